@@ -1,0 +1,131 @@
+// The HTTP application: Fastify with JSON-schema validation, Bearer API-key auth on /v1,
+// one error shape for every failure, and the OpenAPI document generated from the routes.
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Store } from '../store/connect.js';
+import { authenticate } from '../domain/api-keys.js';
+import type { Actor } from '../domain/context.js';
+import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../domain/errors.js';
+import { describeValidation, validatorCompiler } from './validation.js';
+import { ErrorBody } from './schemas.js';
+import { projectRoutes } from './routes/projects.js';
+import { taskRoutes } from './routes/tasks.js';
+import { labelRoutes } from './routes/labels.js';
+import { userRoutes } from './routes/users.js';
+import { eventRoutes } from './routes/events.js';
+import { storeFailure } from '../store/failures.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor;
+  }
+}
+
+export type Api = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
+
+export interface AppOptions {
+  store: Store;
+  /** pino options, or false for silence (tests). */
+  logger?: boolean | object;
+  /** Largest accepted request body in bytes (stated in docs/api.md). */
+  bodyLimit?: number;
+  version?: string;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+function errorBody(code: ErrorCode | 'internal_error', message: string, details?: unknown) {
+  const status = code === 'internal_error' ? 500 : ERROR_CATALOGUE[code].status;
+  return details === undefined ? { code, message, status } : { code, message, status, details };
+}
+
+/** Translates any thrown error into the public error shape, never leaking internals. */
+function toErrorBody(err: FastifyError | AppError | Error, req: FastifyRequest) {
+  if (err instanceof AppError) return errorBody(err.code, err.message, err.details);
+  const fe = err as FastifyError;
+  if (fe.validation) {
+    const part = fe.validationContext ?? 'request';
+    return errorBody('validation_failed', describeValidation(fe.validation as never, part), fe.validation.map((v) => ({ path: part + v.instancePath.replace(/\//g, '.'), message: v.message })));
+  }
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errorBody('body_too_large', `The request body is larger than ${req.routeOptions.bodyLimit ?? DEFAULT_BODY_LIMIT} bytes; send fewer items per request.`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return errorBody('unsupported_media_type', `Content-Type ${req.headers['content-type'] ?? '(none)'} is not accepted; send application/json.`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return errorBody('invalid_json', 'The body is empty but Content-Type is application/json; send a JSON document or no Content-Type.');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return errorBody('invalid_json', `The body is not valid JSON: ${fe.message}`);
+  }
+  if (fe.statusCode === 400 && err instanceof SyntaxError) return errorBody('invalid_json', `The body is not valid JSON: ${err.message}`);
+  const stored = storeFailure(err);
+  if (stored) return errorBody(stored.code, stored.message);
+  return errorBody('internal_error', 'An unexpected error occurred; it has been logged.');
+}
+
+export async function buildApp(opts: AppOptions): Promise<Api> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // Request ids in logs let an operator follow one request; clients may send their own.
+    requestIdHeader: 'x-request-id',
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.addSchema(ErrorBody);
+  app.decorateRequest('actor', null as unknown as Actor);
+
+  app.setErrorHandler((err, req, reply) => {
+    const body = toErrorBody(err as Error, req);
+    if (body.status >= 500) req.log.error({ err }, 'request failed');
+    if (body.status === 503) reply.header('retry-after', '5');
+    return reply.status(body.status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.status(404).send(errorBody('route_not_found', `No endpoint ${req.method} ${req.url.split('?')[0]}; see /docs for the API.`));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Labelcast API',
+        version: opts.version ?? '0.1.0',
+        description: 'Annotation workflow events and the notifications they trigger. Authenticate with Authorization: Bearer <API key>.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', async (req) => {
+      const header = req.headers.authorization;
+      const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+      if (!m) throw new AppError('unauthorized', 'Send your API key as Authorization: Bearer <key>.');
+      const actor = await authenticate(opts.store.db, m[1]!);
+      if (!actor) throw new AppError('unauthorized', 'The API key is not valid; it may have been deleted. Create a new one with POST /v1/api-keys.');
+      req.actor = actor;
+    });
+    await v1.register(projectRoutes, { store: opts.store });
+    await v1.register(taskRoutes, { store: opts.store });
+    await v1.register(labelRoutes, { store: opts.store });
+    await v1.register(userRoutes, { store: opts.store });
+    await v1.register(eventRoutes, { store: opts.store });
+  }, { prefix: '/v1' });
+
+  return app;
+}
+
+/** Shared response map: every route documents the error shape for 4xx and 5xx. */
+export const errorResponses = {
+  '4xx': { $ref: 'Error#' },
+  '5xx': { $ref: 'Error#' },
+} as const;

@@ -1,0 +1,227 @@
+// JSON schemas (TypeBox) of every request and response. They validate input, shape the
+// serialized output, and are the OpenAPI document at /openapi.json: one source for all three.
+import { Type, type TSchema } from '@sinclair/typebox';
+import { ROLES } from '../domain/context.js';
+import { EVENT_TYPES } from '../domain/events.js';
+import { MAX_LIMIT } from '../domain/paging.js';
+import { PROJECT_STATUSES, STAGE_KINDS } from '../domain/projects.js';
+import { MAX_IMPORT } from '../domain/tasks.js';
+
+const strict = { additionalProperties: false } as const;
+/** A string enum; rendered as {type: string, enum: [...]} in OpenAPI and error messages. */
+const literalUnion = <T extends readonly string[]>(values: T, description?: string) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
+
+export const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Integer id' });
+export const IdParams = Type.Object({ id: Id }, strict);
+export const Timestamp = Type.String({ format: 'date-time' });
+export const Json = Type.Unknown();
+export const JsonObject = Type.Object({}, { additionalProperties: true });
+const Millis = Type.Number({ minimum: 0, maximum: 7 * 24 * 3600 * 1000, description: 'Milliseconds spent' });
+
+export const ErrorBody = Type.Object(
+  {
+    code: Type.String({ description: 'Stable machine-readable code; see docs/errors.md' }),
+    message: Type.String({ description: 'What went wrong and how to fix it' }),
+    status: Type.Integer(),
+    details: Type.Optional(Type.Unknown()),
+  },
+  { $id: 'Error' },
+);
+
+export const PageQuery = {
+  cursor: Type.Optional(Type.String({ maxLength: 64, description: 'next_cursor of the previous page' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: 50 })),
+};
+
+export const pageOf = <T extends TSchema>(item: T) =>
+  Type.Object({ data: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+
+// --- users and keys
+export const Role = literalUnion(ROLES);
+export const User = Type.Object({
+  id: Id,
+  email: Type.String(),
+  name: Type.String(),
+  role: Type.String(),
+  organization: Id,
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export const NewUser = Type.Object(
+  {
+    email: Type.String({ format: 'email', maxLength: 254 }),
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    role: Role,
+  },
+  strict,
+);
+export const UserPatch = Type.Object(
+  { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), role: Type.Optional(Role) },
+  { ...strict, minProperties: 1 },
+);
+export const ApiKey = Type.Object({
+  id: Id,
+  name: Type.String(),
+  prefix: Type.String({ description: 'First characters of the key, to recognise it' }),
+  user: Id,
+  created_at: Timestamp,
+  last_used_at: Type.Union([Timestamp, Type.Null()]),
+});
+export const CreatedApiKey = Type.Composite([ApiKey, Type.Object({ key: Type.String({ description: 'The secret; shown only in this response' }) })]);
+export const NewApiKey = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 200 }), user_id: Type.Optional(Id) },
+  strict,
+);
+
+// --- projects and workflows
+export const ProjectStatus = literalUnion(PROJECT_STATUSES);
+export const StageKind = literalUnion(STAGE_KINDS);
+export const Stage = Type.Object({ id: Id, stage_hash: Type.String(), position: Type.Integer(), kind: Type.String(), title: Type.String() });
+export const StageInput = Type.Object({ kind: StageKind, title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }, strict);
+export const WorkflowInput = Type.Object({ stages: Type.Array(StageInput, { minItems: 2, maxItems: 3 }) }, strict);
+export const Workflow = Type.Object({ project: Id, stages: Type.Array(Type.Composite([Stage, Type.Object({ task_count: Type.Integer() })])) });
+
+const projectFields = {
+  id: Id,
+  project_hash: Type.String({ format: 'uuid' }),
+  title: Type.String(),
+  description: Type.String(),
+  status: Type.String(),
+  label_config: Type.String(),
+  created_by: Type.Union([Id, Type.Null()]),
+  organization: Id,
+  created_at: Timestamp,
+  updated_at: Timestamp,
+};
+export const ProjectSummary = Type.Object(projectFields);
+export const Project = Type.Object({
+  ...projectFields,
+  workflow: Type.Object({ stages: Type.Array(Stage) }),
+});
+export const ProjectWithCounters = Type.Object({
+  ...projectFields,
+  workflow: Type.Object({ stages: Type.Array(Stage) }),
+  task_number: Type.Integer(),
+  finished_task_number: Type.Integer(),
+  total_annotations_number: Type.Integer(),
+  num_tasks_with_annotations: Type.Integer(),
+  useful_annotation_number: Type.Integer(),
+  ground_truth_number: Type.Integer(),
+  skipped_annotations_number: Type.Integer(),
+  total_predictions_number: Type.Integer(),
+});
+export const NewProject = Type.Object(
+  {
+    title: Type.String({ minLength: 1, maxLength: 500 }),
+    description: Type.Optional(Type.String({ maxLength: 10_000 })),
+    status: Type.Optional(ProjectStatus),
+    label_config: Type.Optional(Type.String({ maxLength: 100_000 })),
+    workflow: Type.Optional(WorkflowInput),
+  },
+  strict,
+);
+export const ProjectPatch = Type.Object(
+  {
+    title: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+    description: Type.Optional(Type.String({ maxLength: 10_000 })),
+    status: Type.Optional(ProjectStatus),
+    label_config: Type.Optional(Type.String({ maxLength: 100_000 })),
+  },
+  { ...strict, minProperties: 1 },
+);
+
+// --- tasks
+export const Task = Type.Object({
+  id: Id,
+  data_hash: Type.String({ format: 'uuid' }),
+  project: Id,
+  data: JsonObject,
+  meta: JsonObject,
+  stage: Type.Object({ id: Id, kind: Type.String(), title: Type.String() }),
+  assignee: Type.Union([Id, Type.Null()]),
+  is_labeled: Type.Boolean(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export const NewTask = Type.Object(
+  {
+    data: Type.Object({}, { additionalProperties: true, description: 'The data to label, e.g. {"image": "s3://bucket/1.png"}' }),
+    meta: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    assignee: Type.Optional(Type.Union([Id, Type.Null()])),
+  },
+  strict,
+);
+export const ImportTasks = Type.Object({ tasks: Type.Array(NewTask, { minItems: 1, maxItems: MAX_IMPORT }) }, strict);
+export const ImportResult = Type.Object({ task_count: Type.Integer(), tasks: Type.Array(Task) });
+
+// --- labels, submissions, reviews
+export const Label = Type.Object({
+  id: Id,
+  label_hash: Type.String({ format: 'uuid' }),
+  task: Id,
+  project: Id,
+  result: Type.Array(Json),
+  completed_by: Id,
+  lead_time: Type.Number({ description: 'Seconds spent in total (Label Studio lead_time)' }),
+  was_cancelled: Type.Boolean(),
+  ground_truth: Type.Boolean(),
+  review_status: Type.String({ description: 'none, pending, accepted or rejected' }),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+const labelFields = {
+  result: Type.Array(Json, { maxItems: 10_000, description: 'Label Studio-style result regions' }),
+  lead_time: Type.Optional(Type.Number({ minimum: 0, maximum: 7 * 24 * 3600, description: 'Seconds spent' })),
+  time_ms: Type.Optional(Millis),
+  was_cancelled: Type.Optional(Type.Boolean()),
+  ground_truth: Type.Optional(Type.Boolean()),
+};
+export const NewLabel = Type.Object({ ...labelFields, completed_by: Type.Optional(Id) }, strict);
+export const LabelPatch = Type.Object(
+  { ...labelFields, result: Type.Optional(labelFields.result), edited_by: Type.Optional(Id) },
+  { ...strict, minProperties: 1 },
+);
+export const Submit = Type.Object({ time_ms: Type.Optional(Millis), submitted_by: Type.Optional(Id) }, strict);
+export const Review = Type.Object(
+  {
+    decision: literalUnion(['accept', 'reject'] as const),
+    time_ms: Type.Optional(Millis),
+    comment: Type.Optional(Type.String({ maxLength: 10_000 })),
+    reviewer: Type.Optional(Id),
+  },
+  strict,
+);
+export const ReviewResult = Type.Object({ label: Label, task: Task });
+export const Activity = Type.Object({
+  id: Id,
+  kind: Type.String({ description: 'label_add, label_edit, label_submit, review_accept or review_reject' }),
+  user: Id,
+  label: Type.Union([Id, Type.Null()]),
+  task: Id,
+  duration_ms: Type.Number(),
+  comment: Type.Union([Type.String(), Type.Null()]),
+  occurred_at: Timestamp,
+});
+
+// --- events
+export const EventType = literalUnion(EVENT_TYPES);
+export const Event = Type.Object({
+  id: Type.String({ format: 'uuid', description: 'UUIDv7, time-ordered' }),
+  type: Type.String(),
+  occurred_at: Timestamp,
+  org_id: Id,
+  project_id: Type.Union([Id, Type.Null()]),
+  actor: Type.Object({ user_id: Id, email: Type.String(), api_key_id: Type.Union([Id, Type.Null()]) }),
+  data: JsonObject,
+  before: Type.Optional(Json),
+  after: Type.Optional(Json),
+});
+export const EventQuery = Type.Object(
+  {
+    ...PageQuery,
+    type: Type.Optional(Type.Array(EventType, { description: 'Repeat to filter by several types' })),
+    project_id: Type.Optional(Id),
+  },
+  strict,
+);

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// labelcast serve | migrate | create-org
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config.js';
+import { createOrganization } from './domain/organizations.js';
+import { openConfiguredStore, startServer } from './server.js';
+
+const USAGE = `Usage:
+  labelcast serve [--port 8080] [--host 0.0.0.0] [--data ./data]   run the API (SQLite under --data unless DATABASE_URL is set)
+  labelcast migrate [--data ./data]                               apply database migrations and exit
+  labelcast create-org --name NAME --admin-email EMAIL            create an organization; prints its admin API key once
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      data: { type: 'string' },
+      name: { type: 'string' },
+      'admin-email': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help || !cmd || cmd === 'help') {
+    process.stdout.write(USAGE);
+    return cmd ? 0 : 2;
+  }
+  const config = loadConfig(process.env, { port: values.port, host: values.host, data: values.data });
+  switch (cmd) {
+    case 'serve': {
+      const running = await startServer(config);
+      const stop = async (signal: string) => {
+        running.app.log.info({ signal }, 'shutting down');
+        await running.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop('SIGINT'));
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      return -1;
+    }
+    case 'migrate': {
+      const store = await openConfiguredStore(config);
+      const applied = await store.migrate();
+      await store.close();
+      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+      return 0;
+    }
+    case 'create-org': {
+      if (!values.name || !values['admin-email']) throw new ConfigError('create-org needs --name and --admin-email.');
+      const store = await openConfiguredStore(config);
+      await store.migrate();
+      const org = await createOrganization(store, { name: values.name, admin_email: values['admin-email'] });
+      await store.close();
+      process.stdout.write(`organization ${org.org_id} created; admin API key (shown only now):\n  ${org.key.key}\n`);
+      return 0;
+    }
+    default:
+      process.stderr.write(`unknown command '${cmd}'\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`labelcast: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`labelcast: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,47 @@
+// Settings come from the environment (and a few CLI flags); each is documented in README.md.
+import path from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  adminKey: string | undefined;
+  adminEmail: string | undefined;
+  logLevel: string;
+  bodyLimit: number;
+}
+
+export class ConfigError extends Error {}
+
+function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}; got '${value}'.`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: { port?: string | undefined; host?: string | undefined; data?: string | undefined } = {}): Config {
+  const adminKey = env.LABELCAST_ADMIN_KEY || undefined;
+  if (adminKey !== undefined && adminKey.length < 16) {
+    throw new ConfigError('LABELCAST_ADMIN_KEY must be at least 16 characters; leave it unset to have a key generated.');
+  }
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// URL; leave it unset to use the embedded SQLite file.');
+  }
+  return {
+    port: int('--port / PORT', flags.port ?? env.PORT, 8080, 0, 65535),
+    host: flags.host ?? env.HOST ?? '0.0.0.0',
+    databaseUrl,
+    dataDir: path.resolve(flags.data ?? env.LABELCAST_DATA_DIR ?? './data'),
+    adminKey,
+    adminEmail: env.LABELCAST_ADMIN_EMAIL || undefined,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    bodyLimit: int('LABELCAST_BODY_LIMIT', env.LABELCAST_BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024),
+  };
+}
+
+export function sqliteFile(config: Config): string {
+  return path.join(config.dataDir, 'labelcast.db');
+}

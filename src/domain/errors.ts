@@ -1,0 +1,39 @@
+// Every error a user can cause: a stable code, an HTTP status, and a message that says what
+// to fix. The catalogue is the single source; docs/errors.md documents each code and a test
+// fails when one is missing there (the way Fastify keeps lib/errors.js honest).
+
+export const ERROR_CATALOGUE = {
+  validation_failed: { status: 400, summary: 'The request body, query or path did not match the schema.' },
+  invalid_json: { status: 400, summary: 'The request body is not valid JSON.' },
+  invalid_cursor: { status: 400, summary: 'The paging cursor was not one this API returned.' },
+  invalid_workflow: { status: 400, summary: 'A workflow must be annotate, then at most one review, then complete.' },
+  unauthorized: { status: 401, summary: 'No API key, or an unknown one, was sent in Authorization: Bearer.' },
+  forbidden: { status: 403, summary: "The API key's role may not do this." },
+  not_found: { status: 404, summary: 'No such resource in this organization.' },
+  route_not_found: { status: 404, summary: 'No such endpoint.' },
+  method_not_allowed: { status: 405, summary: 'The endpoint exists but not with this method.' },
+  conflict: { status: 409, summary: 'The resource already exists (for example a user with this email).' },
+  invalid_state: { status: 409, summary: 'The task or label is not in a state that allows this action.' },
+  stage_in_use: { status: 409, summary: 'A workflow stage that still holds tasks cannot be removed.' },
+  body_too_large: { status: 413, summary: 'The request body is larger than the stated limit.' },
+  unsupported_media_type: { status: 415, summary: 'Send the body as application/json.' },
+  service_unavailable: { status: 503, summary: 'The database cannot take writes right now; nothing was written. Retry later.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.status = ERROR_CATALOGUE[code].status;
+  }
+}
+
+export const notFound = (what: string, id: number | string) =>
+  new AppError('not_found', `${what} ${id} was not found in this organization.`);

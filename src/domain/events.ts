@@ -1,0 +1,115 @@
+// The canonical event (DESIGN.md "Canonical event") and the outbox writer. A command calls
+// emit() inside its transaction; the event row commits with the state it describes, so an
+// event exists if and only if its change does.
+import type { Ctx } from './context.js';
+import { uuidv7 } from './ids.js';
+import type { EventTable } from '../store/schema.js';
+import type { Selectable } from 'kysely';
+import type { Db } from '../store/connect.js';
+import { notFound } from './errors.js';
+import { decodeCursor, pageLimit, toPage, type Page } from './paging.js';
+
+export const EVENT_TYPES = [
+  'project.created',
+  'project.updated',
+  'project.deleted',
+  'project.status_changed',
+  'task.created',
+  'task.deleted',
+  'task.submitted',
+  'task.completed',
+  'annotation.created',
+  'annotation.updated',
+  'annotation.deleted',
+  'review.accepted',
+  'review.rejected',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface EventActor {
+  user_id: number;
+  email: string;
+  api_key_id: number | null;
+}
+
+export interface CanonicalEvent {
+  id: string;
+  type: EventType;
+  occurred_at: string;
+  org_id: number;
+  project_id: number | null;
+  actor: EventActor;
+  data: Record<string, unknown>;
+  before?: unknown;
+  after?: unknown;
+}
+
+export interface EmitInput {
+  type: EventType;
+  project_id: number | null;
+  data: Record<string, unknown>;
+  before?: unknown;
+  after?: unknown;
+}
+
+export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
+  const id = uuidv7(ctx.now);
+  const actor: EventActor = {
+    user_id: ctx.actor.user_id,
+    email: ctx.actor.email,
+    api_key_id: ctx.actor.api_key_id,
+  };
+  await ctx.trx
+    .insertInto('events')
+    .values({
+      id,
+      org_id: ctx.actor.org_id,
+      project_id: input.project_id,
+      type: input.type,
+      occurred_at: ctx.now,
+      actor: JSON.stringify(actor),
+      data: JSON.stringify(input.data),
+      before: input.before === undefined ? null : JSON.stringify(input.before),
+      after: input.after === undefined ? null : JSON.stringify(input.after),
+    })
+    .execute();
+  return id;
+}
+
+export function eventFromRow(row: Selectable<EventTable>): CanonicalEvent {
+  const ev: CanonicalEvent = {
+    id: row.id,
+    type: row.type as EventType,
+    occurred_at: new Date(row.occurred_at).toISOString(),
+    org_id: row.org_id,
+    project_id: row.project_id,
+    actor: JSON.parse(row.actor) as EventActor,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+  };
+  if (row.before !== null) ev.before = JSON.parse(row.before);
+  if (row.after !== null) ev.after = JSON.parse(row.after);
+  return ev;
+}
+
+export interface EventQuery {
+  cursor?: string | undefined;
+  limit?: number | undefined;
+  type?: EventType[] | undefined;
+  project_id?: number | undefined;
+}
+
+/** Events in commit-sequence order, after the cursor (exclusive). */
+export async function listEvents(db: Db, orgId: number, q: EventQuery): Promise<Page<CanonicalEvent>> {
+  const limit = pageLimit(q);
+  let query = db.selectFrom('events').selectAll().where('org_id', '=', orgId).where('seq', '>', decodeCursor(q.cursor));
+  if (q.type && q.type.length > 0) query = query.where('type', 'in', q.type);
+  if (q.project_id !== undefined) query = query.where('project_id', '=', q.project_id);
+  const rows = await query.orderBy('seq').limit(limit + 1).execute();
+  return toPage(rows, limit, eventFromRow, (r) => r.seq);
+}
+
+export async function getEvent(db: Db, orgId: number, id: string): Promise<CanonicalEvent> {
+  const row = await db.selectFrom('events').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+  if (!row) throw notFound('event', id);
+  return eventFromRow(row);
+}

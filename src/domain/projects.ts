@@ -1,0 +1,266 @@
+// Projects and their workflows. A project is created with its workflow (default: annotate,
+// review, complete, the Encord Workflow template shape), and every change is an event.
+import { sql } from 'kysely';
+import type { Db, Tx } from '../store/connect.js';
+import type { Ctx } from './context.js';
+import { CAN, requireRole } from './access.js';
+import { AppError, notFound } from './errors.js';
+import { emit } from './events.js';
+import { newHash } from './ids.js';
+import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
+import { projectView, stageView, type ProjectView, type StageView } from './views.js';
+
+// SuperAnnotate's project statuses (seed 004: "Project status updated", NotStarted -> InProgress).
+export const PROJECT_STATUSES = ['NotStarted', 'InProgress', 'OnHold', 'Completed', 'Returned'] as const;
+export type ProjectStatus = (typeof PROJECT_STATUSES)[number];
+
+export const STAGE_KINDS = ['annotate', 'review', 'complete'] as const;
+export type StageKind = (typeof STAGE_KINDS)[number];
+
+export interface StageInput {
+  kind: StageKind;
+  title?: string | undefined;
+}
+
+export interface NewProject {
+  title: string;
+  description?: string | undefined;
+  status?: ProjectStatus | undefined;
+  label_config?: string | undefined;
+  workflow?: { stages: StageInput[] } | undefined;
+}
+
+export interface ProjectPatch {
+  title?: string | undefined;
+  description?: string | undefined;
+  status?: ProjectStatus | undefined;
+  label_config?: string | undefined;
+}
+
+/** Label Studio's project counters (seed 003), derived from rows at read time. */
+export interface ProjectCounters {
+  task_number: number;
+  finished_task_number: number;
+  total_annotations_number: number;
+  num_tasks_with_annotations: number;
+  useful_annotation_number: number;
+  ground_truth_number: number;
+  skipped_annotations_number: number;
+  total_predictions_number: number;
+}
+
+export type ProjectWithCounters = ProjectView & ProjectCounters & { workflow: { stages: StageView[] } };
+
+const DEFAULT_STAGES: StageInput[] = [{ kind: 'annotate' }, { kind: 'review' }, { kind: 'complete' }];
+const DEFAULT_TITLES: Record<StageKind, string> = { annotate: 'Annotate', review: 'Review', complete: 'Complete' };
+
+/** A workflow is annotate, then at most one review stage, then complete. */
+export function validateStages(stages: StageInput[]): void {
+  const kinds = stages.map((s) => s.kind).join(',');
+  if (kinds !== 'annotate,complete' && kinds !== 'annotate,review,complete') {
+    throw new AppError(
+      'invalid_workflow',
+      `workflow stages must be [annotate, complete] or [annotate, review, complete] in that order; got [${kinds}].`,
+    );
+  }
+}
+
+async function loadProject(trx: Db | Tx, orgId: number, id: number) {
+  const row = await trx.selectFrom('projects').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+  if (!row) throw notFound('project', id);
+  return row;
+}
+
+export async function loadStages(trx: Db | Tx, projectId: number) {
+  return trx.selectFrom('stages').selectAll().where('project_id', '=', projectId).orderBy('position').execute();
+}
+
+export async function projectSnapshot(trx: Db | Tx, orgId: number, id: number): Promise<ProjectView & { workflow: { stages: StageView[] } }> {
+  const p = await loadProject(trx, orgId, id);
+  const stages = await loadStages(trx, id);
+  return { ...projectView(p), workflow: { stages: stages.map(stageView) } };
+}
+
+export async function createProject(ctx: Ctx, input: NewProject): Promise<ProjectView & { workflow: { stages: StageView[] } }> {
+  requireRole(ctx.actor, CAN.manageProjects, 'create projects');
+  const stages = input.workflow?.stages ?? DEFAULT_STAGES;
+  validateStages(stages);
+  const row = await ctx.trx
+    .insertInto('projects')
+    .values({
+      org_id: ctx.actor.org_id,
+      project_hash: newHash(),
+      title: input.title,
+      description: input.description ?? '',
+      status: input.status ?? 'NotStarted',
+      label_config: input.label_config ?? '<View></View>',
+      created_by: ctx.actor.user_id,
+      created_at: ctx.now,
+      updated_at: ctx.now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await ctx.trx
+    .insertInto('stages')
+    .values(stages.map((s, i) => ({ project_id: row.id, stage_hash: newHash(), position: i, kind: s.kind, title: s.title ?? DEFAULT_TITLES[s.kind] })))
+    .execute();
+  const snapshot = await projectSnapshot(ctx.trx, ctx.actor.org_id, row.id);
+  await emit(ctx, { type: 'project.created', project_id: row.id, data: { project: snapshot }, after: snapshot });
+  return snapshot;
+}
+
+export async function updateProject(ctx: Ctx, id: number, patch: ProjectPatch): Promise<ProjectView & { workflow: { stages: StageView[] } }> {
+  requireRole(ctx.actor, CAN.manageProjects, 'change projects');
+  const before = await projectSnapshot(ctx.trx, ctx.actor.org_id, id);
+  const changed = (['title', 'description', 'label_config'] as const).filter((k) => patch[k] !== undefined && patch[k] !== before[k]);
+  const statusChanged = patch.status !== undefined && patch.status !== before.status;
+  if (changed.length === 0 && !statusChanged) return before;
+  await ctx.trx
+    .updateTable('projects')
+    .set({
+      title: patch.title ?? before.title,
+      description: patch.description ?? before.description,
+      label_config: patch.label_config ?? before.label_config,
+      status: patch.status ?? before.status,
+      updated_at: ctx.now,
+    })
+    .where('id', '=', id)
+    .execute();
+  const after = await projectSnapshot(ctx.trx, ctx.actor.org_id, id);
+  if (changed.length > 0) {
+    await emit(ctx, { type: 'project.updated', project_id: id, data: { project: after, changed }, before, after });
+  }
+  if (statusChanged) {
+    // Its own event so a notification can follow status alone, with from/to filters as
+    // SuperAnnotate's "Project status updated" trigger has (seed 004).
+    await emit(ctx, {
+      type: 'project.status_changed',
+      project_id: id,
+      data: { project: after, from: before.status, to: after.status },
+      before,
+      after,
+    });
+  }
+  return after;
+}
+
+export async function deleteProject(ctx: Ctx, id: number): Promise<void> {
+  requireRole(ctx.actor, CAN.manageProjects, 'delete projects');
+  const before = await projectSnapshot(ctx.trx, ctx.actor.org_id, id);
+  // Children first; the event keeps the project's last state for receivers.
+  await ctx.trx.deleteFrom('activity').where('project_id', '=', id).execute();
+  await ctx.trx.deleteFrom('labels').where('project_id', '=', id).execute();
+  await ctx.trx.deleteFrom('tasks').where('project_id', '=', id).execute();
+  await ctx.trx.deleteFrom('stages').where('project_id', '=', id).execute();
+  await ctx.trx.deleteFrom('projects').where('id', '=', id).execute();
+  await emit(ctx, {
+    type: 'project.deleted',
+    project_id: id,
+    data: { project: { id, project_hash: before.project_hash, title: before.title } },
+    before,
+  });
+}
+
+export async function projectCounters(db: Db | Tx, projectId: number): Promise<ProjectCounters> {
+  // One round trip: each counter is a scalar subquery over an indexed project_id column.
+  const row = await db
+    .selectNoFrom((eb) => [
+      eb.selectFrom('tasks').select(eb.fn.countAll<number>().as('c')).where('project_id', '=', projectId).as('task_number'),
+      eb.selectFrom('tasks').select(eb.fn.countAll<number>().as('c')).where('project_id', '=', projectId).where('is_labeled', '=', 1).as('finished_task_number'),
+      eb.selectFrom('labels').select(eb.fn.countAll<number>().as('c')).where('project_id', '=', projectId).as('total_annotations_number'),
+      eb
+        .selectFrom('labels')
+        .select(sql<number>`count(distinct task_id)`.as('c'))
+        .where('project_id', '=', projectId)
+        .where('was_cancelled', '=', 0)
+        .where('ground_truth', '=', 0)
+        .as('num_tasks_with_annotations'),
+      eb
+        .selectFrom('labels')
+        .select(eb.fn.countAll<number>().as('c'))
+        .where('project_id', '=', projectId)
+        .where('was_cancelled', '=', 0)
+        .where('ground_truth', '=', 0)
+        .as('useful_annotation_number'),
+      eb.selectFrom('labels').select(eb.fn.countAll<number>().as('c')).where('project_id', '=', projectId).where('ground_truth', '=', 1).as('ground_truth_number'),
+      eb.selectFrom('labels').select(eb.fn.countAll<number>().as('c')).where('project_id', '=', projectId).where('was_cancelled', '=', 1).as('skipped_annotations_number'),
+    ])
+    .executeTakeFirstOrThrow();
+  const n = (v: unknown) => Number(v ?? 0);
+  return {
+    task_number: n(row.task_number),
+    finished_task_number: n(row.finished_task_number),
+    total_annotations_number: n(row.total_annotations_number),
+    num_tasks_with_annotations: n(row.num_tasks_with_annotations),
+    useful_annotation_number: n(row.useful_annotation_number),
+    ground_truth_number: n(row.ground_truth_number),
+    skipped_annotations_number: n(row.skipped_annotations_number),
+    // Labelcast stores no model predictions, so this is truly zero, kept for receivers that
+    // read Label Studio's full counter set.
+    total_predictions_number: 0,
+  };
+}
+
+export async function getProject(db: Db, orgId: number, id: number): Promise<ProjectWithCounters> {
+  const snap = await projectSnapshot(db, orgId, id);
+  return { ...snap, ...(await projectCounters(db, id)) };
+}
+
+export async function listProjects(db: Db, orgId: number, q: PageQuery & { search?: string | undefined; status?: ProjectStatus | undefined }): Promise<Page<ProjectView>> {
+  const limit = pageLimit(q);
+  let query = db.selectFrom('projects').selectAll().where('org_id', '=', orgId).where('id', '>', decodeCursor(q.cursor));
+  if (q.search) {
+    const pattern = '%' + q.search.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+    query = query.where(sql<boolean>`lower(title) like ${pattern} escape '\\'`);
+  }
+  if (q.status) query = query.where('status', '=', q.status);
+  const rows = await query.orderBy('id').limit(limit + 1).execute();
+  return toPage(rows, limit, projectView);
+}
+
+export async function getWorkflow(db: Db, orgId: number, projectId: number): Promise<{ project: number; stages: (StageView & { task_count: number })[] }> {
+  await loadProject(db, orgId, projectId);
+  const stages = await db
+    .selectFrom('stages')
+    .leftJoin('tasks', 'tasks.stage_id', 'stages.id')
+    .select(['stages.id', 'stages.stage_hash', 'stages.position', 'stages.kind', 'stages.title', (eb) => eb.fn.count<number>('tasks.id').as('task_count')])
+    .where('stages.project_id', '=', projectId)
+    .groupBy(['stages.id', 'stages.stage_hash', 'stages.position', 'stages.kind', 'stages.title'])
+    .orderBy('stages.position')
+    .execute();
+  return { project: projectId, stages: stages.map((s) => ({ ...stageView(s), task_count: Number(s.task_count) })) };
+}
+
+/**
+ * Replaces a project's stages. A stage keeps its id and stage_hash when its kind stays, so
+ * anything attached to a stage (stage webhooks, issue 4) survives a rename. Removing a
+ * stage that still holds tasks is refused rather than moving work behind the user's back.
+ */
+export async function replaceWorkflow(ctx: Ctx, projectId: number, stages: StageInput[]) {
+  requireRole(ctx.actor, CAN.manageProjects, 'change workflows');
+  validateStages(stages);
+  const before = await projectSnapshot(ctx.trx, ctx.actor.org_id, projectId);
+  const existing = await loadStages(ctx.trx, projectId);
+  const wanted = new Set(stages.map((s) => s.kind));
+  for (const old of existing) {
+    if (wanted.has(old.kind as StageKind)) continue;
+    const held = await ctx.trx.selectFrom('tasks').select('id').where('stage_id', '=', old.id).limit(1).executeTakeFirst();
+    if (held) {
+      throw new AppError('stage_in_use', `The ${old.kind} stage '${old.title}' still holds tasks (for example task ${held.id}); move or finish them before removing the stage.`);
+    }
+    await ctx.trx.deleteFrom('stages').where('id', '=', old.id).execute();
+  }
+  for (const [i, s] of stages.entries()) {
+    const old = existing.find((e) => e.kind === s.kind);
+    const title = s.title ?? old?.title ?? DEFAULT_TITLES[s.kind];
+    if (old) {
+      await ctx.trx.updateTable('stages').set({ position: i, title }).where('id', '=', old.id).execute();
+    } else {
+      await ctx.trx.insertInto('stages').values({ project_id: projectId, stage_hash: newHash(), position: i, kind: s.kind, title }).execute();
+    }
+  }
+  await ctx.trx.updateTable('projects').set({ updated_at: ctx.now }).where('id', '=', projectId).execute();
+  const after = await projectSnapshot(ctx.trx, ctx.actor.org_id, projectId);
+  await emit(ctx, { type: 'project.updated', project_id: projectId, data: { project: after, changed: ['workflow'] }, before, after });
+  return getWorkflow(ctx.trx, ctx.actor.org_id, projectId);
+}

@@ -1,0 +1,162 @@
+// Row -> public JSON shape of each entity. The API returns these and events carry them as
+// before/after snapshots, so a receiver sees the same object whichever way it looks.
+// Field names follow the seeds: Label Studio (task.data/meta/is_labeled, annotation
+// result/lead_time/was_cancelled/ground_truth/completed_by) and Encord (project_hash,
+// data_hash, label_hash).
+import type { Selectable } from 'kysely';
+import type {
+  ActivityTable,
+  LabelTable,
+  ProjectTable,
+  StageTable,
+  TaskTable,
+  UserTable,
+} from '../store/schema.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export interface StageView {
+  id: number;
+  stage_hash: string;
+  position: number;
+  kind: string;
+  title: string;
+}
+
+export interface ProjectView {
+  id: number;
+  project_hash: string;
+  title: string;
+  description: string;
+  status: string;
+  label_config: string;
+  created_by: number | null;
+  organization: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export function projectView(p: Selectable<ProjectTable>): ProjectView {
+  return {
+    id: p.id,
+    project_hash: p.project_hash,
+    title: p.title,
+    description: p.description,
+    status: p.status,
+    label_config: p.label_config,
+    created_by: p.created_by,
+    organization: p.org_id,
+    created_at: iso(p.created_at),
+    updated_at: iso(p.updated_at),
+  };
+}
+
+export function stageView(s: Pick<Selectable<StageTable>, 'id' | 'stage_hash' | 'position' | 'kind' | 'title'>): StageView {
+  return { id: s.id, stage_hash: s.stage_hash, position: s.position, kind: s.kind, title: s.title };
+}
+
+export interface TaskView {
+  id: number;
+  data_hash: string;
+  project: number;
+  data: Record<string, unknown>;
+  meta: Record<string, unknown>;
+  stage: { id: number; kind: string; title: string };
+  assignee: number | null;
+  is_labeled: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export function taskView(t: Selectable<TaskTable>, stage: Selectable<StageTable>): TaskView {
+  return {
+    id: t.id,
+    data_hash: t.data_hash,
+    project: t.project_id,
+    data: JSON.parse(t.data) as Record<string, unknown>,
+    meta: JSON.parse(t.meta) as Record<string, unknown>,
+    stage: { id: stage.id, kind: stage.kind, title: stage.title },
+    assignee: t.assignee_id,
+    is_labeled: t.is_labeled === 1,
+    created_at: iso(t.created_at),
+    updated_at: iso(t.updated_at),
+  };
+}
+
+export interface LabelView {
+  id: number;
+  label_hash: string;
+  task: number;
+  project: number;
+  result: unknown[];
+  completed_by: number;
+  lead_time: number;
+  was_cancelled: boolean;
+  ground_truth: boolean;
+  review_status: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export function labelView(l: Selectable<LabelTable>): LabelView {
+  return {
+    id: l.id,
+    label_hash: l.label_hash,
+    task: l.task_id,
+    project: l.project_id,
+    result: JSON.parse(l.result) as unknown[],
+    completed_by: l.created_by,
+    lead_time: l.lead_time,
+    was_cancelled: l.was_cancelled === 1,
+    ground_truth: l.ground_truth === 1,
+    review_status: l.review_status,
+    created_at: iso(l.created_at),
+    updated_at: iso(l.updated_at),
+  };
+}
+
+export interface UserView {
+  id: number;
+  email: string;
+  name: string;
+  role: string;
+  organization: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export function userView(u: Selectable<UserTable>): UserView {
+  return {
+    id: u.id,
+    email: u.email,
+    name: u.name,
+    role: u.role,
+    organization: u.org_id,
+    created_at: iso(u.created_at),
+    updated_at: iso(u.updated_at),
+  };
+}
+
+export interface ActivityView {
+  id: number;
+  kind: string;
+  user: number;
+  label: number | null;
+  task: number;
+  duration_ms: number;
+  comment: string | null;
+  occurred_at: string;
+}
+
+export function activityView(a: Selectable<ActivityTable>): ActivityView {
+  return {
+    id: a.id,
+    kind: a.kind,
+    user: a.user_id,
+    label: a.label_id,
+    task: a.task_id,
+    duration_ms: a.duration_ms,
+    comment: a.comment,
+    occurred_at: iso(a.occurred_at),
+  };
+}

@@ -1,0 +1,102 @@
+// Opens the database: an embedded SQLite file by default, PostgreSQL when a URL is given.
+// Everything that differs between the two lives in this folder; the rest of the code sees
+// a Store with a Kysely instance and a transaction helper.
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import type { Database } from './schema.js';
+import { migrateToLatest } from './migrations.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+
+export interface Store {
+  readonly db: Db;
+  readonly dialect: DialectName;
+  /** Runs fn in one transaction: every row and event it writes commits together or not at all. */
+  tx<T>(fn: (trx: Tx) => Promise<T>): Promise<T>;
+  migrate(): Promise<string[]>;
+  /** Serializes first-start bootstrap across processes (PostgreSQL); SQLite has one writer anyway. */
+  lockForBootstrap(trx: Tx): Promise<void>;
+  /** Row lock for read-modify-write inside a transaction: FOR UPDATE on PostgreSQL; SQLite's
+   *  single writer connection already serializes transactions. */
+  forUpdate<Q extends { forUpdate(): Q }>(q: Q): Q;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** postgres://… selects PostgreSQL; otherwise sqliteFile (or :memory:) is used. */
+  databaseUrl?: string;
+  sqliteFile?: string;
+  /** PostgreSQL only: a schema to create and use (tests isolate each file this way). */
+  pgSchema?: string;
+  pgPoolSize?: number;
+}
+
+// pg returns int8 as strings to avoid precision loss past 2^53. Our int8 values are ids and
+// epoch milliseconds, far below 2^53, so numbers are exact and the domain sees one type.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  const url = opts.databaseUrl;
+  if (url && /^postgres(ql)?:\/\//.test(url)) return openPostgres(url, opts);
+  return openSqlite(opts.sqliteFile ?? './data/labelcast.db');
+}
+
+function openSqlite(file: string): Store {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const sqlite = new SQLite(file);
+  // WAL lets readers proceed while one writer commits. synchronous=FULL makes every commit
+  // durable before the API replies (DESIGN.md: "on disk before the reply"), also on power loss.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return makeStore(db, 'sqlite', async () => {
+    await db.destroy();
+  });
+}
+
+async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
+  const schema = opts.pgSchema;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new Error(`invalid PostgreSQL schema name: ${schema}`);
+  }
+  if (schema) {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`create schema if not exists ${schema}`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.pgPoolSize ?? 10,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return makeStore(db, 'postgres', async () => {
+    await db.destroy();
+  });
+}
+
+function makeStore(db: Db, dialect: DialectName, close: () => Promise<void>): Store {
+  return {
+    db,
+    dialect,
+    tx: (fn) => db.transaction().execute(fn),
+    migrate: () => migrateToLatest(db, dialect),
+    lockForBootstrap: async (trx) => {
+      // An arbitrary constant key for the advisory lock; released at commit.
+      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(727165001)`.execute(trx);
+    },
+    forUpdate: (q) => (dialect === 'postgres' ? q.forUpdate() : q),
+    close,
+  };
+}

@@ -1,0 +1,185 @@
+// One ordered list of migrations for both databases. The few type differences (how an
+// auto-incrementing key and a 64-bit integer are spelled) are resolved by the helpers
+// below, so a migration reads the same for SQLite and PostgreSQL.
+import { Migrator, type ColumnDefinitionBuilder, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { DialectName } from './connect.js';
+
+function types(dialect: DialectName) {
+  const pg = dialect === 'postgres';
+  return {
+    // SQLite: INTEGER PRIMARY KEY is the rowid; AUTOINCREMENT keeps ids of deleted rows
+    // from being reused (a webhook receiver may still hold them).
+    id: (pg ? 'bigserial' : 'integer') as 'integer',
+    big: (pg ? 'bigint' : 'integer') as 'bigint',
+    pg,
+  };
+}
+
+function idColumn(dialect: DialectName) {
+  const t = types(dialect);
+  return (c: ColumnDefinitionBuilder) =>
+    t.pg ? c.primaryKey() : c.primaryKey().autoIncrement();
+}
+
+function initial(dialect: DialectName): Migration {
+  const t = types(dialect);
+  const id = idColumn(dialect);
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('organizations')
+        .addColumn('id', t.id, id)
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.big, (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('users')
+        .addColumn('id', t.id, id)
+        .addColumn('org_id', t.big, (c) => c.notNull().references('organizations.id'))
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.big, (c) => c.notNull())
+        .addColumn('updated_at', t.big, (c) => c.notNull())
+        .addUniqueConstraint('users_org_email_unique', ['org_id', 'email'])
+        .execute();
+
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('id', t.id, id)
+        .addColumn('org_id', t.big, (c) => c.notNull().references('organizations.id'))
+        .addColumn('user_id', t.big, (c) => c.notNull().references('users.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('prefix', 'text', (c) => c.notNull())
+        .addColumn('key_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', t.big, (c) => c.notNull())
+        .addColumn('last_used_at', t.big)
+        .execute();
+
+      await db.schema
+        .createTable('projects')
+        .addColumn('id', t.id, id)
+        .addColumn('org_id', t.big, (c) => c.notNull().references('organizations.id'))
+        .addColumn('project_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('label_config', 'text', (c) => c.notNull())
+        .addColumn('created_by', t.big)
+        .addColumn('created_at', t.big, (c) => c.notNull())
+        .addColumn('updated_at', t.big, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('projects_org').on('projects').columns(['org_id', 'id']).execute();
+
+      await db.schema
+        .createTable('stages')
+        .addColumn('id', t.id, id)
+        .addColumn('project_id', t.big, (c) => c.notNull().references('projects.id'))
+        .addColumn('stage_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('stages_project').on('stages').columns(['project_id', 'position']).execute();
+
+      await db.schema
+        .createTable('tasks')
+        .addColumn('id', t.id, id)
+        .addColumn('org_id', t.big, (c) => c.notNull())
+        .addColumn('project_id', t.big, (c) => c.notNull().references('projects.id'))
+        .addColumn('data_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('meta', 'text', (c) => c.notNull())
+        .addColumn('stage_id', t.big, (c) => c.notNull().references('stages.id'))
+        .addColumn('assignee_id', t.big)
+        .addColumn('is_labeled', 'integer', (c) => c.notNull())
+        .addColumn('created_at', t.big, (c) => c.notNull())
+        .addColumn('updated_at', t.big, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('tasks_project').on('tasks').columns(['project_id', 'id']).execute();
+      await db.schema.createIndex('tasks_stage').on('tasks').column('stage_id').execute();
+
+      await db.schema
+        .createTable('labels')
+        .addColumn('id', t.id, id)
+        .addColumn('org_id', t.big, (c) => c.notNull())
+        .addColumn('project_id', t.big, (c) => c.notNull())
+        .addColumn('task_id', t.big, (c) => c.notNull().references('tasks.id'))
+        .addColumn('label_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('result', 'text', (c) => c.notNull())
+        .addColumn('created_by', t.big, (c) => c.notNull())
+        .addColumn('lead_time', 'real', (c) => c.notNull())
+        .addColumn('was_cancelled', 'integer', (c) => c.notNull())
+        .addColumn('ground_truth', 'integer', (c) => c.notNull())
+        .addColumn('review_status', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.big, (c) => c.notNull())
+        .addColumn('updated_at', t.big, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('labels_task').on('labels').columns(['task_id', 'id']).execute();
+      await db.schema.createIndex('labels_project').on('labels').column('project_id').execute();
+
+      await db.schema
+        .createTable('activity')
+        .addColumn('id', t.id, id)
+        .addColumn('org_id', t.big, (c) => c.notNull())
+        .addColumn('project_id', t.big, (c) => c.notNull())
+        .addColumn('task_id', t.big, (c) => c.notNull())
+        .addColumn('label_id', t.big)
+        .addColumn('user_id', t.big, (c) => c.notNull())
+        .addColumn('subject_user_id', t.big)
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('duration_ms', 'real', (c) => c.notNull())
+        .addColumn('comment', 'text')
+        .addColumn('occurred_at', t.big, (c) => c.notNull())
+        .execute();
+      // Digests aggregate one project's window: (project_id, occurred_at) is the range scan.
+      await db.schema
+        .createIndex('activity_project_time')
+        .on('activity')
+        .columns(['project_id', 'occurred_at'])
+        .execute();
+      await db.schema.createIndex('activity_label').on('activity').columns(['label_id', 'id']).execute();
+
+      await db.schema
+        .createTable('events')
+        .addColumn('seq', t.id, id)
+        .addColumn('id', 'text', (c) => c.notNull().unique())
+        .addColumn('org_id', t.big, (c) => c.notNull())
+        .addColumn('project_id', t.big)
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('occurred_at', t.big, (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('before', 'text')
+        .addColumn('after', 'text')
+        .execute();
+      await db.schema.createIndex('events_org_seq').on('events').columns(['org_id', 'seq']).execute();
+    },
+  };
+}
+
+export function migrations(dialect: DialectName): Record<string, Migration> {
+  return {
+    '0001_initial': initial(dialect),
+  };
+}
+
+class InlineProvider implements MigrationProvider {
+  constructor(private readonly list: Record<string, Migration>) {}
+  async getMigrations() {
+    return this.list;
+  }
+}
+
+export async function migrateToLatest(db: Kysely<any>, dialect: DialectName): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: new InlineProvider(migrations(dialect)),
+    migrationTableName: 'labelcast_migrations',
+    migrationLockTableName: 'labelcast_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,131 @@
+// Row types of every table, as Kysely sees them. One schema serves SQLite and PostgreSQL,
+// so the column types are the common ground of both:
+// - times are epoch milliseconds in integer columns (bigint on PostgreSQL, parsed back to
+//   number in store/connect.ts); range queries for digests stay plain integer comparisons.
+// - flags are 0/1 integers: better-sqlite3 cannot bind JS booleans, and one representation
+//   means no per-dialect conversion in domain code.
+// - JSON documents are text; nothing queries inside them.
+import type { Generated } from 'kysely';
+
+export interface OrganizationTable {
+  id: Generated<number>;
+  name: string;
+  created_at: number;
+}
+
+export interface UserTable {
+  id: Generated<number>;
+  org_id: number;
+  email: string;
+  name: string;
+  role: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApiKeyTable {
+  id: Generated<number>;
+  org_id: number;
+  user_id: number;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface ProjectTable {
+  id: Generated<number>;
+  org_id: number;
+  project_hash: string;
+  title: string;
+  description: string;
+  status: string;
+  label_config: string;
+  created_by: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface StageTable {
+  id: Generated<number>;
+  project_id: number;
+  stage_hash: string;
+  position: number;
+  kind: string;
+  title: string;
+}
+
+export interface TaskTable {
+  id: Generated<number>;
+  org_id: number;
+  project_id: number;
+  data_hash: string;
+  data: string;
+  meta: string;
+  stage_id: number;
+  assignee_id: number | null;
+  is_labeled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface LabelTable {
+  id: Generated<number>;
+  org_id: number;
+  project_id: number;
+  task_id: number;
+  label_hash: string;
+  result: string;
+  created_by: number;
+  lead_time: number;
+  was_cancelled: number;
+  ground_truth: number;
+  review_status: string;
+  created_at: number;
+  updated_at: number;
+}
+
+// One row per unit of work a person did: a label added or edited, a label submitted, a review.
+// The digest statistics (seed 000: AnnotatorStats, ReviewerStats) are SQL aggregates over it.
+export interface ActivityTable {
+  id: Generated<number>;
+  org_id: number;
+  project_id: number;
+  task_id: number;
+  label_id: number | null;
+  user_id: number;
+  // For reviews: the annotator whose label was reviewed, so accepted/rejected counts per
+  // annotator need no join back to labels that may have been deleted since.
+  subject_user_id: number | null;
+  kind: string;
+  duration_ms: number;
+  comment: string | null;
+  occurred_at: number;
+}
+
+export interface EventTable {
+  // Commit-side order for paging; id is the public, time-ordered UUIDv7.
+  seq: Generated<number>;
+  id: string;
+  org_id: number;
+  project_id: number | null;
+  type: string;
+  occurred_at: number;
+  actor: string;
+  data: string;
+  before: string | null;
+  after: string | null;
+}
+
+export interface Database {
+  organizations: OrganizationTable;
+  users: UserTable;
+  api_keys: ApiKeyTable;
+  projects: ProjectTable;
+  stages: StageTable;
+  tasks: TaskTable;
+  labels: LabelTable;
+  activity: ActivityTable;
+  events: EventTable;
+}
