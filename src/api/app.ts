@@ -36,8 +36,8 @@ export interface AppOptions {
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
-function errorBody(code: ErrorCode | 'internal_error', message: string, details?: unknown) {
-  const status = code === 'internal_error' ? 500 : ERROR_CATALOGUE[code].status;
+function errorBody(code: ErrorCode, message: string, details?: unknown) {
+  const status = ERROR_CATALOGUE[code].status;
   return details === undefined ? { code, message, status } : { code, message, status, details };
 }
 

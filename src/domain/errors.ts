@@ -11,13 +11,13 @@ export const ERROR_CATALOGUE = {
   forbidden: { status: 403, summary: "The API key's role may not do this." },
   not_found: { status: 404, summary: 'No such resource in this organization.' },
   route_not_found: { status: 404, summary: 'No such endpoint.' },
-  method_not_allowed: { status: 405, summary: 'The endpoint exists but not with this method.' },
   conflict: { status: 409, summary: 'The resource already exists (for example a user with this email).' },
   invalid_state: { status: 409, summary: 'The task or label is not in a state that allows this action.' },
   stage_in_use: { status: 409, summary: 'A workflow stage that still holds tasks cannot be removed.' },
   body_too_large: { status: 413, summary: 'The request body is larger than the stated limit.' },
   unsupported_media_type: { status: 415, summary: 'Send the body as application/json.' },
   service_unavailable: { status: 503, summary: 'The database cannot take writes right now; nothing was written. Retry later.' },
+  internal_error: { status: 500, summary: 'A bug; logged with the request id.' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -83,15 +83,15 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return makeStore(db, 'postgres', async () => {
     await db.destroy();
-  });
+  }, schema);
 }
 
-function makeStore(db: Db, dialect: DialectName, close: () => Promise<void>): Store {
+function makeStore(db: Db, dialect: DialectName, close: () => Promise<void>, schema?: string): Store {
   return {
     db,
     dialect,
     tx: (fn) => db.transaction().execute(fn),
-    migrate: () => migrateToLatest(db, dialect),
+    migrate: () => migrateToLatest(db, dialect, schema),
     lockForBootstrap: async (trx) => {
       // An arbitrary constant key for the advisory lock; released at commit.
       if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(727165001)`.execute(trx);

@@ -172,12 +172,15 @@ class InlineProvider implements MigrationProvider {
   }
 }
 
-export async function migrateToLatest(db: Kysely<any>, dialect: DialectName): Promise<string[]> {
+export async function migrateToLatest(db: Kysely<any>, dialect: DialectName, schema?: string): Promise<string[]> {
   const migrator = new Migrator({
     db,
     provider: new InlineProvider(migrations(dialect)),
     migrationTableName: 'labelcast_migrations',
     migrationLockTableName: 'labelcast_migrations_lock',
+    // Kysely looks for its tables across all schemas; name ours so that a database holding
+    // several Labelcast schemas (the test suite does) migrates each one on its own.
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;

@@ -44,8 +44,12 @@ export async function taskRoutes(app: Api, { store }: { store: Store }) {
       tags,
       summary: 'Submit an annotated task: to review, or to complete when the workflow has no review stage',
       params: IdParams,
-      body: Type.Optional(Submit),
+      body: Submit,
       response: { 200: Task, ...errorResponses },
     },
-  }, (req) => command(store, req.actor, (ctx) => submitTask(ctx, req.params.id, req.body ?? {})));
+    // Every field is optional, so a bare POST (no body) is a valid submission.
+    preValidation: async (req) => {
+      req.body ??= {};
+    },
+  }, (req) => command(store, req.actor, (ctx) => submitTask(ctx, req.params.id, req.body)));
 }

@@ -1,0 +1,97 @@
+// A key of one organization can never read or change another's data: every route of the
+// OpenAPI document is called with organization B's key on organization A's resources.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../helpers/stores.js';
+import { setupApi, type TestApi } from '../helpers/api.js';
+
+// A valid body for every route that takes one, so the call reaches the handler rather than
+// stopping at validation. A new route must be added here (the coverage check below fails).
+const BODIES: Record<string, unknown> = {
+  'POST /v1/projects': { title: 'B project' },
+  'PATCH /v1/projects/{id}': { title: 'stolen' },
+  'PUT /v1/projects/{id}/workflow': { stages: [{ kind: 'annotate' }, { kind: 'complete' }] },
+  'POST /v1/projects/{id}/tasks': { tasks: [{ data: { x: 1 } }] },
+  'POST /v1/tasks/{id}/submit': {},
+  'POST /v1/tasks/{id}/labels': { result: [] },
+  'PATCH /v1/labels/{id}': { result: [] },
+  'POST /v1/labels/{id}/review': { decision: 'accept' },
+  'POST /v1/users': { email: 'new@b.test', name: 'New', role: 'annotator' },
+  'PATCH /v1/users/{id}': { name: 'stolen' },
+  'POST /v1/api-keys': { name: 'k' },
+};
+
+describe.each(DIALECTS)('organization isolation on %s', (dialect) => {
+  let api: TestApi;
+  let ids: Record<string, number | string>;
+  let routes: { method: string; path: string }[];
+
+  beforeAll(async () => {
+    api = await setupApi(dialect);
+    const { call } = api;
+    const project = (await call('POST', '/v1/projects', { body: { title: 'A secret' } })).body;
+    const [task, task2] = (await call('POST', `/v1/projects/${project.id}/tasks`, { body: { tasks: [{ data: { x: 1 } }, { data: { x: 2 } }] } })).body.tasks;
+    const label = (await call('POST', `/v1/tasks/${task.id}/labels`, { body: { result: [{ a: 1 }] } })).body;
+    await call('POST', `/v1/tasks/${task.id}/submit`);
+    await call('POST', `/v1/tasks/${task2.id}/labels`, { body: { result: [{ a: 2 }] } });
+    const user = (await call('POST', '/v1/users', { body: { email: 'ann@a.test', name: 'Ann', role: 'annotator' } })).body;
+    const key = (await call('POST', '/v1/api-keys', { body: { name: 'a key' } })).body;
+    const event = (await call('GET', '/v1/events?limit=1')).body.data[0];
+    ids = { project: project.id, task: task.id, label: label.id, user: user.id, key: key.id, event: event.id };
+    const doc = (await api.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => ({ method: m.toUpperCase(), path })),
+    );
+  });
+  afterAll(async () => api?.close());
+
+  function resourceFor(path: string): string {
+    if (path.startsWith('/v1/projects/{id}')) return 'project';
+    if (path.startsWith('/v1/tasks/{id}')) return 'task';
+    if (path.startsWith('/v1/labels/{id}')) return 'label';
+    if (path.startsWith('/v1/users/{id}')) return 'user';
+    if (path.startsWith('/v1/api-keys/{id}')) return 'key';
+    if (path.startsWith('/v1/events/{id}')) return 'event';
+    throw new Error(`no resource known for ${path}; extend the tenancy test`);
+  }
+
+  it('every route is covered', () => {
+    expect(routes.length).toBeGreaterThan(20);
+    for (const r of routes) {
+      if (r.method === 'POST' || r.method === 'PATCH' || r.method === 'PUT') {
+        expect(BODIES, `${r.method} ${r.path}`).toHaveProperty(`${r.method} ${r.path}`);
+      }
+    }
+  });
+
+  it("answers 404 on every route that names another organization's resource, and changes nothing", async () => {
+    const before = await api.store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const checked: string[] = [];
+    for (const r of routes.filter((r) => r.path.includes('{id}'))) {
+      const url = r.path.replace('{id}', String(ids[resourceFor(r.path)]));
+      const body = BODIES[`${r.method} ${r.path}`];
+      const res = await api.call(r.method, url, { key: api.b.key, ...(body !== undefined ? { body } : {}) });
+      expect(res.status, `${r.method} ${url}`).toBe(404);
+      expect(res.body.code).toBe('not_found');
+      checked.push(`${r.method} ${r.path}`);
+    }
+    expect(checked.length).toBeGreaterThan(15);
+    const after = await api.store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(after.n)).toBe(Number(before.n));
+    // A's data is intact.
+    const project = await api.call('GET', `/v1/projects/${ids.project}`);
+    expect(project.body.title).toBe('A secret');
+  });
+
+  it("lists show only the caller's organization", async () => {
+    for (const r of routes.filter((r) => r.method === 'GET' && !r.path.includes('{id}') && r.path.startsWith('/v1/'))) {
+      const res = await api.call('GET', r.path, { key: api.b.key });
+      expect(res.status, r.path).toBe(200);
+      const rows: any[] = Array.isArray(res.body.data) ? res.body.data : [res.body];
+      for (const row of rows) {
+        const org = row.organization ?? row.org_id;
+        if (org !== undefined) expect(org, r.path).toBe(api.b.id);
+      }
+      if (r.path === '/v1/projects' || r.path === '/v1/events') expect(rows).toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,53 @@
+// Every store test runs on both databases. SQLite gets a fresh file in a temp directory;
+// PostgreSQL gets a fresh schema in TEST_DATABASE_URL's database, dropped afterwards, so
+// test files can run in parallel without seeing each other's rows.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { openStore, type DialectName, type Store } from '../../src/store/connect.js';
+
+export const DIALECTS: DialectName[] = ['sqlite', 'postgres'];
+
+// Not a skip switch: PostgreSQL tests always run. Without TEST_DATABASE_URL they use the
+// local server every development machine here has; if it is down they fail and say so.
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface TestStore {
+  store: Store;
+  cleanup(): Promise<void>;
+}
+
+export async function openTestStore(dialect: DialectName): Promise<TestStore> {
+  if (dialect === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelcast-test-'));
+    const store = await openStore({ sqliteFile: path.join(dir, 'test.db') });
+    await store.migrate();
+    return {
+      store,
+      async cleanup() {
+        await store.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const schema = 't_' + crypto.randomBytes(6).toString('hex');
+  let store: Store;
+  try {
+    store = await openStore({ databaseUrl: TEST_DATABASE_URL, pgSchema: schema, pgPoolSize: 5 });
+  } catch (err) {
+    throw new Error(`PostgreSQL tests need a server at TEST_DATABASE_URL (${TEST_DATABASE_URL}): ${(err as Error).message}`);
+  }
+  await store.migrate();
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await client.connect();
+      await client.query(`drop schema if exists ${schema} cascade`);
+      await client.end();
+    },
+  };
+}
