@@ -34,6 +34,8 @@ export interface StoreOptions {
   /** PostgreSQL only: a schema to create and use (tests isolate each file this way). */
   pgSchema?: string;
   pgPoolSize?: number;
+  /** How long a write waits for a lock held elsewhere before failing with 503 (default 5 s). */
+  busyTimeoutMs?: number;
 }
 
 // pg returns int8 as strings to avoid precision loss past 2^53. Our int8 values are ids and
@@ -43,10 +45,10 @@ pg.types.setTypeParser(20, (v) => Number(v));
 export async function openStore(opts: StoreOptions): Promise<Store> {
   const url = opts.databaseUrl;
   if (url && /^postgres(ql)?:\/\//.test(url)) return openPostgres(url, opts);
-  return openSqlite(opts.sqliteFile ?? './data/labelcast.db');
+  return openSqlite(opts.sqliteFile ?? './data/labelcast.db', opts.busyTimeoutMs ?? 5000);
 }
 
-function openSqlite(file: string): Store {
+function openSqlite(file: string, busyTimeoutMs: number): Store {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const sqlite = new SQLite(file);
   // WAL lets readers proceed while one writer commits. synchronous=FULL makes every commit
@@ -54,7 +56,7 @@ function openSqlite(file: string): Store {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   return makeStore(db, 'sqlite', async () => {
     await db.destroy();
@@ -78,7 +80,9 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.pgPoolSize ?? 10,
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    // lock_timeout bounds how long a statement waits for a row or table lock, like SQLite's
+    // busy_timeout: past it the request fails with 503 instead of hanging.
+    options: [schema ? `-c search_path=${schema}` : '', `-c lock_timeout=${Math.trunc(opts.busyTimeoutMs ?? 5000)}`].join(' ').trim(),
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return makeStore(db, 'postgres', async () => {

@@ -10,8 +10,9 @@ export interface StoreFailure {
 
 const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|PROTOCOL)/;
 // PostgreSQL SQLSTATE classes: 08 connection exception, 53 insufficient resources,
-// 57 operator intervention (shutdown, cannot connect now), 58 system error.
-const PG_UNAVAILABLE = /^(08|53|57|58)/;
+// 57 operator intervention (shutdown, cannot connect now), 58 system error; and 55P03
+// lock_not_available, raised when lock_timeout expires.
+const PG_UNAVAILABLE = /^(08|53|57|58|55P03)/;
 const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND']);
 
 export function storeFailure(err: unknown): StoreFailure | undefined {

@@ -19,14 +19,16 @@ export interface Response<T = any> {
 export interface TestApi {
   app: Api;
   store: Store;
+  /** The SQLite file or PostgreSQL schema behind store. */
+  location: string;
   a: OrgHandle;
   b: OrgHandle;
   call<T = any>(method: string, url: string, opts?: { key?: string; body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<Response<T>>;
   close(): Promise<void>;
 }
 
-export async function setupApi(dialect: DialectName, opts: { bodyLimit?: number } = {}): Promise<TestApi> {
-  const ts = await openTestStore(dialect);
+export async function setupApi(dialect: DialectName, opts: { bodyLimit?: number; busyTimeoutMs?: number } = {}): Promise<TestApi> {
+  const ts = await openTestStore(dialect, opts.busyTimeoutMs ? { busyTimeoutMs: opts.busyTimeoutMs } : {});
   const store = ts.store;
   const orgA = await createOrganization(store, { name: 'Org A', admin_email: 'admin@a.test' });
   const orgB = await createOrganization(store, { name: 'Org B', admin_email: 'admin@b.test' });
@@ -37,6 +39,7 @@ export async function setupApi(dialect: DialectName, opts: { bodyLimit?: number 
   return {
     app,
     store,
+    location: ts.location,
     a,
     b,
     async call(method, url, o = {}) {

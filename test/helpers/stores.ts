@@ -16,16 +16,20 @@ export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://po
 
 export interface TestStore {
   store: Store;
+  /** Where the data is: the SQLite file, or the PostgreSQL schema. */
+  location: string;
   cleanup(): Promise<void>;
 }
 
-export async function openTestStore(dialect: DialectName): Promise<TestStore> {
+export async function openTestStore(dialect: DialectName, opts: { busyTimeoutMs?: number } = {}): Promise<TestStore> {
   if (dialect === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelcast-test-'));
-    const store = await openStore({ sqliteFile: path.join(dir, 'test.db') });
+    const file = path.join(dir, 'test.db');
+    const store = await openStore({ sqliteFile: file, ...opts });
     await store.migrate();
     return {
       store,
+      location: file,
       async cleanup() {
         await store.close();
         fs.rmSync(dir, { recursive: true, force: true });
@@ -35,13 +39,14 @@ export async function openTestStore(dialect: DialectName): Promise<TestStore> {
   const schema = 't_' + crypto.randomBytes(6).toString('hex');
   let store: Store;
   try {
-    store = await openStore({ databaseUrl: TEST_DATABASE_URL, pgSchema: schema, pgPoolSize: 5 });
+    store = await openStore({ databaseUrl: TEST_DATABASE_URL, pgSchema: schema, pgPoolSize: 5, ...opts });
   } catch (err) {
     throw new Error(`PostgreSQL tests need a server at TEST_DATABASE_URL (${TEST_DATABASE_URL}): ${(err as Error).message}`);
   }
   await store.migrate();
   return {
     store,
+    location: schema,
     async cleanup() {
       await store.close();
       const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
