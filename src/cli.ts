@@ -6,7 +6,8 @@ import { createOrganization } from './domain/organizations.js';
 import { openConfiguredStore, startServer } from './server.js';
 
 const USAGE = `Usage:
-  labelcast serve [--port 8080] [--host 0.0.0.0] [--data ./data]   run the API (SQLite under --data unless DATABASE_URL is set)
+  labelcast serve [--port 8080] [--host 0.0.0.0] [--data ./data] [--role all|api|worker]
+                                                                  run Labelcast (SQLite under --data unless DATABASE_URL is set)
   labelcast migrate [--data ./data]                               apply database migrations and exit
   labelcast create-org --name NAME --admin-email EMAIL            create an organization; prints its admin API key once
 `;
@@ -19,6 +20,7 @@ async function main(argv: string[]): Promise<number> {
       port: { type: 'string' },
       host: { type: 'string' },
       data: { type: 'string' },
+      role: { type: 'string' },
       name: { type: 'string' },
       'admin-email': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -29,12 +31,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return cmd ? 0 : 2;
   }
-  const config = loadConfig(process.env, { port: values.port, host: values.host, data: values.data });
+  const config = loadConfig(process.env, { port: values.port, host: values.host, data: values.data, role: values.role });
   switch (cmd) {
     case 'serve': {
       const running = await startServer(config);
+      let stopping = false;
       const stop = async (signal: string) => {
-        running.app.log.info({ signal }, 'shutting down');
+        if (stopping) return;
+        stopping = true;
+        running.app.log.info({ signal }, 'shutting down: no new requests or claims; finishing deliveries in flight');
         await running.close();
         process.exit(0);
       };

@@ -1,5 +1,9 @@
 // Settings come from the environment (and a few CLI flags); each is documented in README.md.
 import path from 'node:path';
+import { parseAllowlist, type TargetPolicy } from './channels/targets.js';
+import { loadDeliverySettings, type DeliverySettings } from './delivery/settings.js';
+
+export type Role = 'api' | 'worker' | 'all';
 
 export interface Config {
   port: number;
@@ -10,6 +14,10 @@ export interface Config {
   adminEmail: string | undefined;
   logLevel: string;
   bodyLimit: number;
+  role: Role;
+  targets: TargetPolicy;
+  delivery: DeliverySettings;
+  publicUrl: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -21,7 +29,17 @@ function int(name: string, value: string | undefined, fallback: number, min: num
   return n;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: { port?: string | undefined; host?: string | undefined; data?: string | undefined } = {}): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: { port?: string | undefined; host?: string | undefined; data?: string | undefined; role?: string | undefined } = {}): Config {
+  const role = flags.role ?? env.LABELCAST_ROLE ?? 'all';
+  if (role !== 'api' && role !== 'worker' && role !== 'all') throw new ConfigError(`--role must be api, worker or all; got '${role}'.`);
+  let targets: TargetPolicy;
+  let delivery: DeliverySettings;
+  try {
+    targets = { allowPrivate: env.LABELCAST_ALLOW_PRIVATE_TARGETS === 'true', allowlist: parseAllowlist(env.LABELCAST_ALLOWED_TARGETS) };
+    delivery = loadDeliverySettings(env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   const adminKey = env.LABELCAST_ADMIN_KEY || undefined;
   if (adminKey !== undefined && adminKey.length < 16) {
     throw new ConfigError('LABELCAST_ADMIN_KEY must be at least 16 characters; leave it unset to have a key generated.');
@@ -39,6 +57,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: { port?:
     adminEmail: env.LABELCAST_ADMIN_EMAIL || undefined,
     logLevel: env.LOG_LEVEL ?? 'info',
     bodyLimit: int('LABELCAST_BODY_LIMIT', env.LABELCAST_BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024),
+    role,
+    targets,
+    delivery,
+    publicUrl: env.LABELCAST_PUBLIC_URL || undefined,
   };
 }
 

@@ -1,12 +1,20 @@
-// Wires one process: open the store, migrate, bootstrap the first organization, serve HTTP.
+// Wires one process: open the store, migrate, bootstrap the first organization, then run
+// the roles asked for: the HTTP API (api), the dispatcher and retention (worker), or both
+// (all, the default: one process on an embedded SQLite file serves a team).
 import { buildApp, type Api } from './api/app.js';
 import { sqliteFile, type Config } from './config.js';
+import type { Services } from './domain/context.js';
 import { bootstrap } from './domain/organizations.js';
+import { Dispatcher } from './delivery/dispatcher.js';
+import { createMetrics } from './delivery/metrics.js';
+import { pruneOnce } from './delivery/retention.js';
 import { openStore, type Store } from './store/connect.js';
 
 export interface Running {
   app: Api;
   store: Store;
+  svc: Services;
+  dispatcher: Dispatcher | null;
   url: string;
   close(): Promise<void>;
 }
@@ -14,6 +22,8 @@ export interface Running {
 export async function openConfiguredStore(config: Config): Promise<Store> {
   return openStore(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { sqliteFile: sqliteFile(config) });
 }
+
+const RETENTION_EVERY_MS = 10 * 60 * 1000;
 
 export async function startServer(config: Config, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<Running> {
   const store = await openConfiguredStore(config);
@@ -24,15 +34,51 @@ export async function startServer(config: Config, out: (line: string) => void = 
     out(`  ${created.key.key}`);
     out('  Use it as: Authorization: Bearer <key>');
   }
-  const app = await buildApp({ store, logger: { level: config.logLevel }, bodyLimit: config.bodyLimit });
+  const worker = config.role !== 'api';
+  let dispatcher: Dispatcher | null = null;
+  const svc: Services = { store, targets: config.targets, delivery: config.delivery, wake: () => dispatcher?.wake() };
+  const metrics = createMetrics(store);
+  const app = await buildApp({
+    svc,
+    metrics,
+    api: config.role !== 'worker',
+    logger: { level: config.logLevel },
+    bodyLimit: config.bodyLimit,
+    ready: () => (worker && !dispatcher ? 'dispatcher not started' : null),
+  });
+
+  let stopRetention = false;
+  let retentionTimer: NodeJS.Timeout | null = null;
+  if (worker) {
+    dispatcher = new Dispatcher({ svc, metrics, log: app.log });
+    await dispatcher.start();
+    const prune = async () => {
+      try {
+        const r = await pruneOnce(store, Date.now() - config.delivery.retentionMs, { stop: () => stopRetention });
+        if (r.attempts + r.deliveries + r.events > 0) app.log.info(r, 'retention pruned old rows');
+      } catch (err) {
+        app.log.error({ err }, 'retention failed; will try again');
+      }
+      if (!stopRetention) retentionTimer = setTimeout(() => void prune(), RETENTION_EVERY_MS);
+    };
+    retentionTimer = setTimeout(() => void prune(), 5_000);
+  }
+
   const url = await app.listen({ port: config.port, host: config.host });
-  out(`Labelcast listening on ${url} (${store.dialect}${store.dialect === 'sqlite' ? ': ' + sqliteFile(config) : ''}); API docs at ${url}/docs`);
+  out(`Labelcast (${config.role}) listening on ${url} (${store.dialect}${store.dialect === 'sqlite' ? ': ' + sqliteFile(config) : ''}); API docs at ${url}/docs`);
   return {
     app,
     store,
+    svc,
+    dispatcher,
     url,
     async close() {
+      // Order matters: stop taking requests, then stop claiming and let sends finish (or
+      // hand their leases back), then close the database.
+      stopRetention = true;
+      if (retentionTimer) clearTimeout(retentionTimer);
       await app.close();
+      await dispatcher?.stop(Math.min(config.delivery.timeoutMs, 10_000));
       await store.close();
     },
   };

@@ -4,9 +4,8 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest }
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Store } from '../store/connect.js';
 import { authenticate } from '../domain/api-keys.js';
-import type { Actor } from '../domain/context.js';
+import type { Actor, Services } from '../domain/context.js';
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../domain/errors.js';
 import { describeValidation, validatorCompiler } from './validation.js';
 import { ErrorBody } from './schemas.js';
@@ -16,6 +15,9 @@ import { labelRoutes } from './routes/labels.js';
 import { userRoutes } from './routes/users.js';
 import { eventRoutes } from './routes/events.js';
 import { storeFailure } from '../store/failures.js';
+import { notificationRoutes } from './routes/notifications.js';
+import type { Metrics } from '../delivery/metrics.js';
+import { sql } from 'kysely';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,7 +28,12 @@ declare module 'fastify' {
 export type Api = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
 
 export interface AppOptions {
-  store: Store;
+  svc: Services;
+  /** false: only the operations endpoints (a worker process). */
+  api?: boolean;
+  metrics?: Metrics;
+  /** Readiness beyond the database answering (e.g. the dispatcher running). */
+  ready?: () => string | null;
   /** pino options, or false for silence (tests). */
   logger?: boolean | object;
   /** Largest accepted request body in bytes (stated in docs/api.md). */
@@ -103,22 +110,39 @@ export async function buildApp(opts: AppOptions): Promise<Api> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Liveness: the process answers. Readiness: it can do its work (the database answers).
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    try {
+      await sql`select 1`.execute(opts.svc.store.db);
+    } catch (err) {
+      return reply.status(503).send({ status: 'unavailable', reason: `database: ${(err as Error).message}` });
+    }
+    const notReady = opts.ready?.() ?? null;
+    if (notReady) return reply.status(503).send({ status: 'unavailable', reason: notReady });
+    return { status: 'ready', role: opts.api === false ? 'worker' : 'api' };
+  });
+  if (opts.metrics) {
+    const registry = opts.metrics.registry;
+    app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  }
+  if (opts.api === false) return app;
 
   await app.register(async (v1) => {
     v1.addHook('onRequest', async (req) => {
       const header = req.headers.authorization;
       const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
       if (!m) throw new AppError('unauthorized', 'Send your API key as Authorization: Bearer <key>.');
-      const actor = await authenticate(opts.store.db, m[1]!);
+      const actor = await authenticate(opts.svc.store.db, m[1]!);
       if (!actor) throw new AppError('unauthorized', 'The API key is not valid; it may have been deleted. Create a new one with POST /v1/api-keys.');
       req.actor = actor;
     });
-    await v1.register(projectRoutes, { store: opts.store });
-    await v1.register(taskRoutes, { store: opts.store });
-    await v1.register(labelRoutes, { store: opts.store });
-    await v1.register(userRoutes, { store: opts.store });
-    await v1.register(eventRoutes, { store: opts.store });
+    await v1.register(projectRoutes, { svc: opts.svc });
+    await v1.register(taskRoutes, { svc: opts.svc });
+    await v1.register(labelRoutes, { svc: opts.svc });
+    await v1.register(userRoutes, { svc: opts.svc });
+    await v1.register(eventRoutes, { svc: opts.svc });
+    await v1.register(notificationRoutes, { svc: opts.svc });
   }, { prefix: '/v1' });
 
   return app;

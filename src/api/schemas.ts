@@ -225,3 +225,135 @@ export const EventQuery = Type.Object(
   },
   strict,
 );
+
+// --- notifications, channels, deliveries
+const HeaderMap = Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 2000 }), { description: 'Custom headers sent with every request (at most 10)' });
+export const Scope = Type.Object(
+  { projects: Type.Union([Type.Literal('all'), Type.Array(Id, { minItems: 1, maxItems: 1000 })], { description: '"all" (the whole organization) or project ids' }) },
+  strict,
+);
+export const Trigger = literalUnion(['all', ...EVENT_TYPES] as const);
+export const WebhookChannelInput = Type.Object(
+  {
+    type: literalUnion(['webhook'] as const),
+    url: Type.String({ minLength: 1, maxLength: 2048 }),
+    dialect: Type.Optional(literalUnion(['standard'] as const)),
+    secret: Type.Optional(Type.Union([Type.Boolean(), Type.String({ maxLength: 200 })], { description: 'true: generate a whsec_ secret (returned once); or your own whsec_ secret' })),
+    headers: Type.Optional(HeaderMap),
+    active: Type.Optional(Type.Boolean()),
+    max_in_flight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Requests in flight at most, across all workers (default 32)' })),
+    disable_after_failures: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),
+  },
+  strict,
+);
+export const ChannelPatch = Type.Object(
+  {
+    url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+    headers: Type.Optional(HeaderMap),
+    active: Type.Optional(Type.Boolean()),
+    max_in_flight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    disable_after_failures: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),
+  },
+  { ...strict, minProperties: 1 },
+);
+export const Channel = Type.Object({
+  id: Id,
+  notification: Id,
+  type: Type.String(),
+  url: Type.String(),
+  dialect: Type.String(),
+  headers: Type.Record(Type.String(), Type.String()),
+  signed: Type.Boolean(),
+  active: Type.Boolean(),
+  max_in_flight: Type.Integer(),
+  disable_after_failures: Type.Union([Type.Integer(), Type.Null()]),
+  health: Type.Object({
+    state: Type.String({ description: 'healthy, failing or disabled' }),
+    failure_streak: Type.Integer(),
+    failing_since: Type.Union([Timestamp, Type.Null()]),
+    disabled_at: Type.Union([Timestamp, Type.Null()]),
+    disabled_reason: Type.Union([Type.String(), Type.Null()]),
+  }),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export const ChannelWithSecret = Type.Composite([Channel, Type.Object({ secret: Type.Optional(Type.String({ description: 'Shown only in this response' })) })]);
+export const NewNotification = Type.Object(
+  {
+    title: Type.String({ minLength: 1, maxLength: 500 }),
+    description: Type.Optional(Type.String({ maxLength: 10_000 })),
+    scope: Type.Optional(Scope),
+    triggers: Type.Array(Trigger, { minItems: 1, maxItems: 50 }),
+    active: Type.Optional(Type.Boolean()),
+    channels: Type.Optional(Type.Array(WebhookChannelInput, { maxItems: 50 })),
+  },
+  strict,
+);
+export const NotificationPatch = Type.Object(
+  {
+    title: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+    description: Type.Optional(Type.String({ maxLength: 10_000 })),
+    scope: Type.Optional(Scope),
+    triggers: Type.Optional(Type.Array(Trigger, { minItems: 1, maxItems: 50 })),
+    active: Type.Optional(Type.Boolean()),
+  },
+  { ...strict, minProperties: 1 },
+);
+const notificationFields = {
+  id: Id,
+  title: Type.String(),
+  description: Type.String(),
+  scope: Type.Object({ projects: Type.Union([Type.Literal('all'), Type.Array(Id)]) }),
+  triggers: Type.Array(Type.String()),
+  active: Type.Boolean(),
+  created_by: Type.Union([Id, Type.Null()]),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+};
+export const Notification = Type.Object({ ...notificationFields, channels: Type.Array(Channel) });
+export const CreatedNotification = Type.Object({ ...notificationFields, channels: Type.Array(ChannelWithSecret) });
+
+export const DeliveryStatus = literalUnion(['pending', 'sending', 'succeeded', 'failed', 'cancelled'] as const);
+export const Delivery = Type.Object({
+  id: Id,
+  notification: Id,
+  channel: Id,
+  event_id: Type.Union([Type.String(), Type.Null()]),
+  event_type: Type.String(),
+  status: Type.String({ description: 'pending, sending, succeeded, failed (dead-lettered) or cancelled' }),
+  attempt_count: Type.Integer(),
+  next_attempt_at: Type.Union([Timestamp, Type.Null()]),
+  last_status: Type.Union([Type.Integer(), Type.Null()]),
+  last_error: Type.Union([Type.String(), Type.Null()]),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  completed_at: Type.Union([Timestamp, Type.Null()]),
+});
+export const Attempt = Type.Object({
+  id: Id,
+  attempt_no: Type.Integer(),
+  started_at: Timestamp,
+  latency_ms: Type.Number(),
+  url: Type.String(),
+  request_headers: Type.Record(Type.String(), Type.String()),
+  request_body: Type.String(),
+  response_status: Type.Union([Type.Integer(), Type.Null()]),
+  response_body: Type.Union([Type.String(), Type.Null()]),
+  outcome: Type.String(),
+  error_kind: Type.Union([Type.String({ description: 'timeout, connection_refused, connection_reset, tls, dns, status, ssrf_blocked or other' }), Type.Null()]),
+  error_message: Type.Union([Type.String(), Type.Null()]),
+});
+export const DeliveryWithAttempts = Type.Composite([Delivery, Type.Object({ attempts: Type.Array(Attempt) })]);
+export const DeliveryQuery = Type.Object(
+  {
+    ...PageQuery,
+    notification_id: Type.Optional(Id),
+    channel_id: Type.Optional(Id),
+    status: Type.Optional(DeliveryStatus),
+    event_type: Type.Optional(Type.String({ maxLength: 100 })),
+    since: Type.Optional(Timestamp),
+    until: Type.Optional(Timestamp),
+  },
+  strict,
+);
+export const Recover = Type.Object({ since: Timestamp }, strict);

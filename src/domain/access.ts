@@ -11,6 +11,9 @@ export const CAN = {
   review: ['admin', 'manager', 'reviewer'],
   manageAllKeys: ['admin'],
   actOnBehalf: ['admin', 'manager'],
+  // Every member may set up notifications: reviewers want to hear of submissions, managers
+  // of digests (seed 000's use cases); all of them can read the events anyway.
+  manageNotifications: ['admin', 'manager', 'annotator', 'reviewer'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export function requireRole(actor: Actor, allowed: readonly Role[], action: string): void {

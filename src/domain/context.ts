@@ -1,5 +1,8 @@
-// What every domain command receives: the open transaction, who acts, and the clock.
-// Commands write through ctx.trx only, so their rows and events commit together.
+// What every domain command receives: the open transaction, who acts, the clock, and the
+// process's services. Commands write through ctx.trx only, so their rows and events commit
+// together; work that must wait for the commit (waking the dispatcher) goes in afterCommit.
+import type { TargetPolicy } from '../channels/targets.js';
+import type { DeliverySettings } from '../delivery/settings.js';
 import type { Store, Tx } from '../store/connect.js';
 
 export type Role = 'admin' | 'manager' | 'annotator' | 'reviewer';
@@ -13,14 +16,28 @@ export interface Actor {
   api_key_id: number | null;
 }
 
+/** Process-wide collaborators, built once at start-up (server.ts) and passed down. */
+export interface Services {
+  store: Store;
+  targets: TargetPolicy;
+  delivery: DeliverySettings;
+  /** Tells this process's dispatcher (and, on PostgreSQL, the others) that work is due. */
+  wake(): void;
+}
+
 export interface Ctx {
   trx: Tx;
   store: Store;
+  svc: Services;
   actor: Actor;
   now: number;
+  afterCommit: (() => void)[];
 }
 
 /** Runs a command in its own transaction: all of its rows and events, or nothing. */
-export function command<T>(store: Store, actor: Actor, fn: (ctx: Ctx) => Promise<T>): Promise<T> {
-  return store.tx((trx) => fn({ trx, store, actor, now: Date.now() }));
+export async function command<T>(svc: Services, actor: Actor, fn: (ctx: Ctx) => Promise<T>): Promise<T> {
+  const afterCommit: (() => void)[] = [];
+  const result = await svc.store.tx((trx) => fn({ trx, store: svc.store, svc, actor, now: Date.now(), afterCommit }));
+  for (const f of afterCommit) f();
+  return result;
 }

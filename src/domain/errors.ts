@@ -6,6 +6,7 @@ export const ERROR_CATALOGUE = {
   validation_failed: { status: 400, summary: 'The request body, query or path did not match the schema.' },
   invalid_json: { status: 400, summary: 'The request body is not valid JSON.' },
   invalid_cursor: { status: 400, summary: 'The paging cursor was not one this API returned.' },
+  target_not_allowed: { status: 400, summary: 'The webhook URL points at a private, loopback or reserved address and private targets are not allowed.' },
   invalid_workflow: { status: 400, summary: 'A workflow must be annotate, then at most one review, then complete.' },
   unauthorized: { status: 401, summary: 'No API key, or an unknown one, was sent in Authorization: Bearer.' },
   forbidden: { status: 403, summary: "The API key's role may not do this." },

@@ -7,6 +7,7 @@ import type { EventTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/connect.js';
 import { notFound } from './errors.js';
+import { routeEvent } from '../routing/route.js';
 import { decodeCursor, pageLimit, toPage, type Page } from './paging.js';
 
 export const EVENT_TYPES = [
@@ -73,6 +74,7 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
       after: input.after === undefined ? null : JSON.stringify(input.after),
     })
     .execute();
+  await routeEvent(ctx, { id, type: input.type, project_id: input.project_id });
   return id;
 }
 

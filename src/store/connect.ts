@@ -10,6 +10,7 @@ import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations.js';
 
 export type DialectName = 'sqlite' | 'postgres';
+export const WORK_CHANNEL = 'labelcast_work';
 export type Db = Kysely<Database>;
 export type Tx = Transaction<Database>;
 
@@ -24,6 +25,11 @@ export interface Store {
   /** Row lock for read-modify-write inside a transaction: FOR UPDATE on PostgreSQL; SQLite's
    *  single writer connection already serializes transactions. */
   forUpdate<Q extends { forUpdate(): Q }>(q: Q): Q;
+  /** PostgreSQL: NOTIFY other processes' dispatchers when this transaction commits. */
+  notifyWork(trx: Tx): Promise<void>;
+  /** PostgreSQL: call onWork when another process signals work; returns a stop function.
+   *  Reconnects by itself after a database restart. SQLite: nothing to listen to. */
+  listenForWork(onWork: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -87,10 +93,51 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return makeStore(db, 'postgres', async () => {
     await db.destroy();
-  }, schema);
+  }, schema, (onWork) => listen(url, onWork));
 }
 
-function makeStore(db: Db, dialect: DialectName, close: () => Promise<void>, schema?: string): Store {
+async function listen(url: string, onWork: () => void): Promise<() => Promise<void>> {
+  let stopped = false;
+  let client: pg.Client | null = null;
+  const connect = async (): Promise<void> => {
+    while (!stopped) {
+      const c = new pg.Client({ connectionString: url });
+      try {
+        c.on('notification', () => onWork());
+        c.on('error', () => undefined);
+        c.on('end', () => {
+          if (client !== c) return;
+          client = null;
+          // The server went away: work may have been signalled meanwhile; look, then listen again.
+          if (!stopped) {
+            onWork();
+            setTimeout(() => void connect(), 1000);
+          }
+        });
+        await c.connect();
+        await c.query(`listen ${WORK_CHANNEL}`);
+        client = c;
+        return;
+      } catch {
+        await c.end().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    await client?.end().catch(() => undefined);
+  };
+}
+
+function makeStore(
+  db: Db,
+  dialect: DialectName,
+  close: () => Promise<void>,
+  schema?: string,
+  listenForWork: Store['listenForWork'] = async () => async () => undefined,
+): Store {
   return {
     db,
     dialect,
@@ -101,6 +148,12 @@ function makeStore(db: Db, dialect: DialectName, close: () => Promise<void>, sch
       if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(727165001)`.execute(trx);
     },
     forUpdate: (q) => (dialect === 'postgres' ? q.forUpdate() : q),
+    notifyWork: async (trx) => {
+      // Delivered at commit, and only if the transaction commits: a latency hint for
+      // workers in other processes; they also poll, so correctness never depends on it.
+      if (dialect === 'postgres') await sql`select pg_notify(${WORK_CHANNEL}, '')`.execute(trx);
+    },
+    listenForWork,
     close,
   };
 }

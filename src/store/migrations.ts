@@ -159,9 +159,110 @@ function initial(dialect: DialectName): Migration {
   };
 }
 
+function notifications(dialect: DialectName): Migration {
+  const t = types(dialect);
+  const id = idColumn(dialect);
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('notifications')
+        .addColumn('id', t.id, id)
+        .addColumn('org_id', t.big, (c) => c.notNull().references('organizations.id'))
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        // JSON: "all" or an array of project ids.
+        .addColumn('scope', 'text', (c) => c.notNull())
+        // JSON: an array of event types, or ["all"].
+        .addColumn('triggers', 'text', (c) => c.notNull())
+        .addColumn('active', 'integer', (c) => c.notNull())
+        .addColumn('created_by', t.big)
+        .addColumn('created_at', t.big, (c) => c.notNull())
+        .addColumn('updated_at', t.big, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('notifications_org').on('notifications').columns(['org_id', 'id']).execute();
+
+      await db.schema
+        .createTable('channels')
+        .addColumn('id', t.id, id)
+        .addColumn('org_id', t.big, (c) => c.notNull())
+        .addColumn('notification_id', t.big, (c) => c.notNull().references('notifications.id'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        // JSON: the kind's settings (webhook: url, dialect, headers).
+        .addColumn('config', 'text', (c) => c.notNull())
+        .addColumn('secret', 'text')
+        .addColumn('previous_secret', 'text')
+        .addColumn('previous_secret_until', t.big)
+        .addColumn('active', 'integer', (c) => c.notNull())
+        .addColumn('max_in_flight', 'integer', (c) => c.notNull())
+        .addColumn('disable_after_failures', 'integer')
+        .addColumn('failure_streak', 'integer', (c) => c.notNull())
+        .addColumn('first_failure_at', t.big)
+        .addColumn('disabled_at', t.big)
+        .addColumn('disabled_reason', 'text')
+        .addColumn('created_at', t.big, (c) => c.notNull())
+        .addColumn('updated_at', t.big, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('channels_notification').on('channels').columns(['notification_id']).execute();
+      await db.schema.createIndex('channels_org').on('channels').columns(['org_id']).execute();
+
+      await db.schema
+        .createTable('deliveries')
+        .addColumn('id', t.id, id)
+        .addColumn('org_id', t.big, (c) => c.notNull())
+        .addColumn('notification_id', t.big, (c) => c.notNull())
+        .addColumn('channel_id', t.big, (c) => c.notNull())
+        // Null for test pings, which carry their own payload.
+        .addColumn('event_id', 'text')
+        .addColumn('event_type', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempt_count', 'integer', (c) => c.notNull())
+        .addColumn('retry_index', 'integer', (c) => c.notNull())
+        .addColumn('next_attempt_at', t.big, (c) => c.notNull())
+        .addColumn('lease_until', t.big)
+        .addColumn('leased_by', 'text')
+        .addColumn('last_status', 'integer')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', t.big, (c) => c.notNull())
+        .addColumn('updated_at', t.big, (c) => c.notNull())
+        .addColumn('completed_at', t.big)
+        .execute();
+      // One delivery per (event, channel): routing twice is impossible by construction.
+      await db.schema.createIndex('deliveries_event_channel').on('deliveries').columns(['event_id', 'channel_id']).unique().execute();
+      // The claim: per channel, the oldest due deliveries first.
+      await db.schema.createIndex('deliveries_channel_due').on('deliveries').columns(['channel_id', 'status', 'next_attempt_at']).execute();
+      // Which channels have due work: a scan of pending rows in due order.
+      await db.schema.createIndex('deliveries_status_due').on('deliveries').columns(['status', 'next_attempt_at']).execute();
+      await db.schema.createIndex('deliveries_org').on('deliveries').columns(['org_id', 'id']).execute();
+      await db.schema.createIndex('deliveries_created').on('deliveries').columns(['created_at']).execute();
+
+      await db.schema
+        .createTable('attempts')
+        .addColumn('id', t.id, id)
+        .addColumn('delivery_id', t.big, (c) => c.notNull())
+        .addColumn('channel_id', t.big, (c) => c.notNull())
+        .addColumn('attempt_no', 'integer', (c) => c.notNull())
+        .addColumn('started_at', t.big, (c) => c.notNull())
+        .addColumn('latency_ms', 'real', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('request_headers', 'text', (c) => c.notNull())
+        .addColumn('request_body', 'text', (c) => c.notNull())
+        .addColumn('response_status', 'integer')
+        .addColumn('response_body', 'text')
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('error_kind', 'text')
+        .addColumn('error_message', 'text')
+        .execute();
+      await db.schema.createIndex('attempts_delivery').on('attempts').columns(['delivery_id', 'id']).execute();
+      await db.schema.createIndex('attempts_started').on('attempts').columns(['started_at']).execute();
+    },
+  };
+}
+
 export function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '0001_initial': initial(dialect),
+    '0002_notifications': notifications(dialect),
   };
 }
 

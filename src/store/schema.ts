@@ -118,7 +118,84 @@ export interface EventTable {
   after: string | null;
 }
 
+export interface NotificationTable {
+  id: Generated<number>;
+  org_id: number;
+  title: string;
+  description: string;
+  scope: string;
+  triggers: string;
+  active: number;
+  created_by: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ChannelTable {
+  id: Generated<number>;
+  org_id: number;
+  notification_id: number;
+  kind: string;
+  config: string;
+  secret: string | null;
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+  active: number;
+  max_in_flight: number;
+  disable_after_failures: number | null;
+  failure_streak: number;
+  first_failure_at: number | null;
+  disabled_at: number | null;
+  disabled_reason: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DeliveryTable {
+  id: Generated<number>;
+  org_id: number;
+  notification_id: number;
+  channel_id: number;
+  event_id: string | null;
+  event_type: string;
+  payload: string | null;
+  // pending | sending | succeeded | failed (dead-lettered)
+  status: string;
+  attempt_count: number;
+  // Position in the retry schedule; a resend starts it again.
+  retry_index: number;
+  next_attempt_at: number;
+  lease_until: number | null;
+  leased_by: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  completed_at: number | null;
+}
+
+export interface AttemptTable {
+  id: Generated<number>;
+  delivery_id: number;
+  channel_id: number;
+  attempt_no: number;
+  started_at: number;
+  latency_ms: number;
+  url: string;
+  request_headers: string;
+  request_body: string;
+  response_status: number | null;
+  response_body: string | null;
+  outcome: string;
+  error_kind: string | null;
+  error_message: string | null;
+}
+
 export interface Database {
+  notifications: NotificationTable;
+  channels: ChannelTable;
+  deliveries: DeliveryTable;
+  attempts: AttemptTable;
   organizations: OrganizationTable;
   users: UserTable;
   api_keys: ApiKeyTable;

@@ -1,5 +1,10 @@
 // An API instance on a test store with two organizations, for app.inject() tests.
 import { buildApp, type Api } from '../../src/api/app.js';
+import type { TargetPolicy } from '../../src/channels/targets.js';
+import { Dispatcher } from '../../src/delivery/dispatcher.js';
+import { createMetrics, type Metrics } from '../../src/delivery/metrics.js';
+import { loadDeliverySettings, type DeliverySettings } from '../../src/delivery/settings.js';
+import type { Services } from '../../src/domain/context.js';
 import { createOrganization } from '../../src/domain/organizations.js';
 import type { DialectName, Store } from '../../src/store/connect.js';
 import { openTestStore } from './stores.js';
@@ -19,6 +24,10 @@ export interface Response<T = any> {
 export interface TestApi {
   app: Api;
   store: Store;
+  svc: Services;
+  metrics: Metrics;
+  /** Present when setupApi was asked for a worker. */
+  dispatcher: Dispatcher | null;
   /** The SQLite file or PostgreSQL schema behind store. */
   location: string;
   a: OrgHandle;
@@ -27,18 +36,48 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function setupApi(dialect: DialectName, opts: { bodyLimit?: number; busyTimeoutMs?: number } = {}): Promise<TestApi> {
+export interface SetupOptions {
+  bodyLimit?: number;
+  busyTimeoutMs?: number;
+  /** Run a dispatcher in the same process (role all). */
+  worker?: boolean;
+  delivery?: Partial<DeliverySettings>;
+  /** Default: private targets allowed, since test receivers listen on 127.0.0.1. */
+  targets?: TargetPolicy;
+}
+
+/** Test defaults: short retry schedule and timeouts, so failure paths finish in seconds. */
+export function testDelivery(overrides: Partial<DeliverySettings> = {}): DeliverySettings {
+  return { ...loadDeliverySettings({}), schedule: [0, 50, 100], jitter: 0, timeoutMs: 2000, pollMs: 200, ...overrides };
+}
+
+export async function setupApi(dialect: DialectName, opts: SetupOptions = {}): Promise<TestApi> {
   const ts = await openTestStore(dialect, opts.busyTimeoutMs ? { busyTimeoutMs: opts.busyTimeoutMs } : {});
   const store = ts.store;
   const orgA = await createOrganization(store, { name: 'Org A', admin_email: 'admin@a.test' });
   const orgB = await createOrganization(store, { name: 'Org B', admin_email: 'admin@b.test' });
-  const app = await buildApp({ store, logger: false, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}) });
+  let dispatcher: Dispatcher | null = null;
+  const svc: Services = {
+    store,
+    targets: opts.targets ?? { allowPrivate: true, allowlist: null },
+    delivery: testDelivery(opts.delivery),
+    wake: () => dispatcher?.wake(),
+  };
+  const metrics = createMetrics(store);
+  const app = await buildApp({ svc, metrics, logger: false, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}) });
   await app.ready();
+  if (opts.worker) {
+    dispatcher = new Dispatcher({ svc, metrics, log: app.log });
+    await dispatcher.start();
+  }
   const a = { id: orgA.org_id, adminId: orgA.admin_user_id, key: orgA.key.key };
   const b = { id: orgB.org_id, adminId: orgB.admin_user_id, key: orgB.key.key };
   return {
     app,
     store,
+    svc,
+    metrics,
+    dispatcher,
     location: ts.location,
     a,
     b,
@@ -58,6 +97,7 @@ export async function setupApi(dialect: DialectName, opts: { bodyLimit?: number;
       return { status: res.statusCode, body: body as any, headers: res.headers };
     },
     async close() {
+      await dispatcher?.stop(1000);
       await app.close();
       await ts.cleanup();
     },

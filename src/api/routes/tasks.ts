@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Api } from '../app.js';
 import { errorResponses } from '../app.js';
-import type { Store } from '../../store/connect.js';
+import type { Services } from '../../domain/context.js';
 import { command } from '../../domain/context.js';
 import { deleteTask, getTask, importTasks, listTasks } from '../../domain/tasks.js';
 import { submitTask } from '../../domain/transitions.js';
@@ -10,7 +10,7 @@ import { IdParams, ImportResult, ImportTasks, PageQuery, StageKind, Submit, Task
 
 const tags = ['tasks'];
 
-export async function taskRoutes(app: Api, { store }: { store: Store }) {
+export async function taskRoutes(app: Api, { svc }: { svc: Services }) {
   app.get('/projects/:id/tasks', {
     schema: {
       tags,
@@ -19,23 +19,23 @@ export async function taskRoutes(app: Api, { store }: { store: Store }) {
       querystring: Type.Object({ ...PageQuery, stage: Type.Optional(StageKind) }, { additionalProperties: false }),
       response: { 200: pageOf(Task), ...errorResponses },
     },
-  }, (req) => listTasks(store.db, req.actor.org_id, req.params.id, req.query));
+  }, (req) => listTasks(svc.store.db, req.actor.org_id, req.params.id, req.query));
 
   app.post('/projects/:id/tasks', {
     schema: { tags, summary: 'Import tasks in bulk (one task.created event per import)', params: IdParams, body: ImportTasks, response: { 201: ImportResult, ...errorResponses } },
   }, async (req, reply) => {
-    const tasks = await command(store, req.actor, (ctx) => importTasks(ctx, req.params.id, req.body.tasks));
+    const tasks = await command(svc, req.actor, (ctx) => importTasks(ctx, req.params.id, req.body.tasks));
     return reply.status(201).send({ task_count: tasks.length, tasks });
   });
 
   app.get('/tasks/:id', {
     schema: { tags, summary: 'A task with its current stage', params: IdParams, response: { 200: Task, ...errorResponses } },
-  }, (req) => getTask(store.db, req.actor.org_id, req.params.id));
+  }, (req) => getTask(svc.store.db, req.actor.org_id, req.params.id));
 
   app.delete('/tasks/:id', {
     schema: { tags, summary: 'Delete a task and its labels', params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
   }, async (req, reply) => {
-    await command(store, req.actor, (ctx) => deleteTask(ctx, req.params.id));
+    await command(svc, req.actor, (ctx) => deleteTask(ctx, req.params.id));
     return reply.status(204).send(null);
   });
 
@@ -51,5 +51,5 @@ export async function taskRoutes(app: Api, { store }: { store: Store }) {
     preValidation: async (req) => {
       req.body ??= {};
     },
-  }, (req) => command(store, req.actor, (ctx) => submitTask(ctx, req.params.id, req.body)));
+  }, (req) => command(svc, req.actor, (ctx) => submitTask(ctx, req.params.id, req.body)));
 }

@@ -1,0 +1,315 @@
+// The dispatcher: claims due deliveries, sends them, and records each attempt.
+//
+// - Wake-ups, not sleeping polls: a command that writes deliveries wakes this process's
+//   dispatcher after commit (and other processes through NOTIFY on PostgreSQL). A timer set
+//   to the next due retry, capped by the poll interval, covers everything else, so no
+//   wake-up is ever needed for correctness.
+// - Completions are written in batches: one transaction records the attempts of every
+//   request that finished meanwhile. On SQLite each commit is an fsync; batching is what
+//   lets one disk keep up with thousands of deliveries a second.
+// - Shutdown stops claiming, lets requests in flight finish within a grace period, and
+//   hands back the leases of any it had to abort, uncounted.
+import crypto from 'node:crypto';
+import type { Selectable } from 'kysely';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import { createWebhookSender, type SendResult, type WebhookSender } from '../channels/webhook.js';
+import { messageFromEvent, renderStandard, type Message } from '../dialects/standard.js';
+import type { Services } from '../domain/context.js';
+import { eventFromRow } from '../domain/events.js';
+import { maskHeaders, type WebhookConfig } from '../domain/notifications.js';
+import type { ChannelTable, DeliveryTable } from '../store/schema.js';
+import { claimDue, nextDueAt, releaseExpired, releaseOwn } from '../store/deliveries.js';
+import type { Metrics } from './metrics.js';
+import { decide } from './retry.js';
+
+export const USER_AGENT = 'Labelcast-Webhooks/0.1';
+
+interface Job {
+  delivery: Selectable<DeliveryTable>;
+  channel: Selectable<ChannelTable>;
+  message: Message;
+  abort: AbortController;
+}
+
+interface Completion {
+  job: Job;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  startedAt: number;
+  result: SendResult;
+}
+
+export interface DispatcherOptions {
+  svc: Services;
+  metrics: Metrics;
+  log: Logger;
+  workerId?: string;
+}
+
+function chunks<T>(list: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+export class Dispatcher {
+  readonly workerId: string;
+  private readonly svc: Services;
+  private readonly metrics: Metrics;
+  private readonly log: Logger;
+  private readonly sender: WebhookSender;
+  private readonly inFlight = new Map<number, Job>();
+  private readonly pending: Completion[] = [];
+  private flushing: Promise<void> | null = null;
+  private stopping = false;
+  private woken = false;
+  private waiter: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private rotateAfter = 0;
+  private lastReclaim = 0;
+  private unlisten: (() => Promise<void>) | null = null;
+
+  constructor(o: DispatcherOptions) {
+    this.svc = o.svc;
+    this.metrics = o.metrics;
+    this.log = o.log;
+    this.workerId = o.workerId ?? `w-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
+    const d = o.svc.delivery;
+    this.sender = createWebhookSender({ policy: o.svc.targets, timeoutMs: d.timeoutMs, responseBodyLimit: d.responseBodyLimit, userAgent: USER_AGENT });
+  }
+
+  async start(): Promise<void> {
+    const store = this.svc.store;
+    if (store.dialect === 'sqlite') {
+      // One process owns a SQLite file, so any lease still open is from a process that is
+      // gone (killed mid-delivery): those deliveries are due again now.
+      const n = await releaseExpired(store, Number.MAX_SAFE_INTEGER);
+      if (n > 0) this.log.info({ released: n }, 'released leases left by a previous process');
+    } else {
+      this.unlisten = await store.listenForWork(() => this.wake());
+    }
+    this.loop = this.run();
+  }
+
+  /** Something may be due: claim now rather than at the next timer. */
+  wake(): void {
+    this.woken = true;
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    if (this.woken || this.stopping) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiter = null;
+        resolve();
+      }, ms);
+      this.waiter = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async run(): Promise<void> {
+    const d = this.svc.delivery;
+    while (!this.stopping) {
+      this.woken = false;
+      try {
+        const now = Date.now();
+        if (this.svc.store.dialect === 'postgres' && now - this.lastReclaim >= d.pollMs) {
+          this.lastReclaim = now;
+          const n = await releaseExpired(this.svc.store, now);
+          if (n > 0) this.log.warn({ released: n }, 'released expired leases of a worker that stopped answering');
+        }
+        const free = d.workerConcurrency - this.inFlight.size;
+        const claimed = free > 0
+          ? await claimDue(this.svc.store, { now, budget: free, leaseMs: d.timeoutMs + 60_000, workerId: this.workerId, rotateAfter: this.rotateAfter })
+          : [];
+        if (claimed.length > 0) {
+          this.rotateAfter = claimed[claimed.length - 1]!.channel_id;
+          await this.launch(claimed.map((c) => c.id));
+          continue;
+        }
+        this.rotateAfter = 0;
+        if (free <= 0) {
+          await this.sleep(d.pollMs);
+          continue;
+        }
+        const next = await nextDueAt(this.svc.store, now);
+        const wait = next === null ? d.pollMs : Math.max(1, Math.min(d.pollMs, next - Date.now()));
+        await this.sleep(wait);
+      } catch (err) {
+        // The database is away (restart, disk full): keep the process, try again shortly.
+        this.log.error({ err }, 'dispatcher round failed; retrying');
+        await this.sleep(Math.min(d.pollMs, 1000));
+      }
+    }
+  }
+
+  private async launch(ids: number[]): Promise<void> {
+    const db = this.svc.store.db;
+    const deliveries: Selectable<DeliveryTable>[] = [];
+    for (const part of chunks(ids, 500)) deliveries.push(...(await db.selectFrom('deliveries').selectAll().where('id', 'in', part).execute()));
+    const channelIds = [...new Set(deliveries.map((d) => d.channel_id))];
+    const channels = new Map((await db.selectFrom('channels').selectAll().where('id', 'in', channelIds).execute()).map((c) => [c.id, c]));
+    const eventIds = [...new Set(deliveries.map((d) => d.event_id).filter((e): e is string => e !== null))];
+    const events = new Map<string, Message>();
+    for (const part of chunks(eventIds, 500)) {
+      for (const row of await db.selectFrom('events').selectAll().where('id', 'in', part).execute()) events.set(row.id, messageFromEvent(eventFromRow(row)));
+    }
+    for (const delivery of deliveries) {
+      const channel = channels.get(delivery.channel_id);
+      const message = delivery.event_id ? events.get(delivery.event_id) : (JSON.parse(delivery.payload ?? 'null') as Message | null);
+      if (!channel || !message) {
+        // Its channel or event was deleted between claim and load: nothing to send.
+        await releaseOwn(this.svc.store, this.workerId, [delivery.id], Date.now());
+        continue;
+      }
+      const job: Job = { delivery, channel, message, abort: new AbortController() };
+      this.inFlight.set(delivery.id, job);
+      this.metrics.inFlight.set(this.inFlight.size);
+      void this.send(job);
+    }
+  }
+
+  private async send(job: Job): Promise<void> {
+    const cfg = JSON.parse(job.channel.config) as WebhookConfig;
+    const startedAt = Date.now();
+    const secrets = [job.channel.secret, job.channel.previous_secret_until !== null && job.channel.previous_secret_until > startedAt ? job.channel.previous_secret : null].filter(
+      (s): s is string => s !== null,
+    );
+    const rendered = renderStandard(job.message, secrets, startedAt);
+    const headers = { ...cfg.headers, ...rendered.headers };
+    const result = await this.sender.send(cfg.url, headers, rendered.body, job.abort.signal);
+    if (job.abort.signal.aborted && this.stopping) {
+      // Shutdown cut this request short: not an attempt; hand the lease back.
+      this.inFlight.delete(job.delivery.id);
+      await releaseOwn(this.svc.store, this.workerId, [job.delivery.id], Date.now()).catch((err) => this.log.error({ err }, 'could not release a lease'));
+      return;
+    }
+    this.metrics.latency.observe(result.latencyMs / 1000);
+    this.metrics.attempts.inc({ outcome: result.ok ? 'success' : 'failure', error_kind: result.errorKind ?? '' });
+    this.pending.push({ job, url: cfg.url, headers, body: rendered.body, startedAt, result });
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    this.flushing = (async () => {
+      // Let completions that finish in the same tick join this batch.
+      await new Promise((r) => setImmediate(r));
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, 500);
+        try {
+          await this.record(batch);
+        } catch (err) {
+          // Could not write (database away): keep them and retry; the leases stay ours.
+          this.log.error({ err, count: batch.length }, 'could not record attempts; retrying');
+          this.pending.unshift(...batch);
+          await new Promise((r) => setTimeout(r, 500));
+          continue;
+        }
+        for (const c of batch) this.inFlight.delete(c.job.delivery.id);
+        this.metrics.inFlight.set(this.inFlight.size);
+        this.wake();
+      }
+    })().finally(() => {
+      this.flushing = null;
+      if (this.pending.length > 0) this.scheduleFlush();
+    });
+  }
+
+  /** One transaction: every attempt of the batch, its delivery's new state, channel health. */
+  private async record(batch: Completion[]): Promise<void> {
+    const s = this.svc.delivery;
+    const outcomes: string[] = [];
+    await this.svc.store.tx(async (trx) => {
+      const channelIds = [...new Set(batch.map((c) => c.job.channel.id))];
+      const health = new Map((await trx.selectFrom('channels').select(['id', 'failure_streak', 'first_failure_at', 'disable_after_failures', 'disabled_at']).where('id', 'in', channelIds).execute()).map((c) => [c.id, { ...c, changed: false, disabledReason: null as string | null }]));
+      await trx
+        .insertInto('attempts')
+        .values(
+          batch.map((c) => ({
+            delivery_id: c.job.delivery.id,
+            channel_id: c.job.channel.id,
+            attempt_no: c.job.delivery.attempt_count + 1,
+            started_at: c.startedAt,
+            latency_ms: c.result.latencyMs,
+            url: c.url,
+            request_headers: JSON.stringify(maskHeaders(c.headers)),
+            request_body: c.body,
+            response_status: c.result.status,
+            response_body: c.result.responseBody,
+            outcome: c.result.ok ? 'success' : 'failure',
+            error_kind: c.result.errorKind,
+            error_message: c.result.errorMessage,
+          })),
+        )
+        .execute();
+      const now = Date.now();
+      for (const c of batch) {
+        const h = health.get(c.job.channel.id)!;
+        const decision = decide(c.result, c.job.delivery.retry_index, h, s, now);
+        const base = { attempt_count: c.job.delivery.attempt_count + 1, last_status: c.result.status, last_error: c.result.errorMessage, lease_until: null, leased_by: null, updated_at: now };
+        const next = decision.next;
+        const set =
+          next.status === 'pending'
+            ? { ...base, status: 'pending', retry_index: next.retryIndex, next_attempt_at: next.at }
+            : { ...base, status: next.status, completed_at: now, ...(next.status === 'failed' ? { last_error: `${c.result.errorMessage ?? ''} (${next.reason})`.trim() } : {}) };
+        await trx.updateTable('deliveries').set(set).where('id', '=', c.job.delivery.id).execute();
+        outcomes.push(next.status === 'pending' ? 'retrying' : next.status);
+        if (c.result.ok) {
+          if (h.failure_streak !== 0 || h.first_failure_at !== null) {
+            h.failure_streak = 0;
+            h.first_failure_at = null;
+            h.changed = true;
+          }
+        } else {
+          h.failure_streak += 1;
+          h.first_failure_at ??= now;
+          h.changed = true;
+          if (decision.disable && h.disabled_at === null) {
+            h.disabled_at = now;
+            h.disabledReason = decision.disable;
+          }
+        }
+      }
+      for (const h of health.values()) {
+        if (!h.changed) continue;
+        await trx
+          .updateTable('channels')
+          .set({
+            failure_streak: h.failure_streak,
+            first_failure_at: h.first_failure_at,
+            ...(h.disabledReason ? { disabled_at: h.disabled_at, disabled_reason: h.disabledReason } : {}),
+            updated_at: now,
+          })
+          .where('id', '=', h.id)
+          .execute();
+        if (h.disabledReason) this.log.warn({ channel: h.id, reason: h.disabledReason }, 'channel disabled');
+      }
+    });
+    for (const o of outcomes) this.metrics.deliveries.inc({ outcome: o });
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Stop claiming; wait for requests in flight up to graceMs, then abort and release them. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    await this.loop;
+    const deadline = Date.now() + graceMs;
+    while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const job of this.inFlight.values()) job.abort.abort();
+    while (this.inFlight.size > 0 || this.flushing) await new Promise((r) => setTimeout(r, 10));
+    await this.unlisten?.();
+    await this.sender.close();
+  }
+}

@@ -1,0 +1,61 @@
+// Retention: attempts, finished deliveries and events older than the retention period are
+// deleted in small batches with a pause between them, so pruning never holds the database
+// (SQLite's single writer above all) long enough to stall delivery.
+import type { Store } from '../store/connect.js';
+
+export interface PruneResult {
+  attempts: number;
+  deliveries: number;
+  events: number;
+}
+
+const BATCH = 500;
+
+async function drain(step: () => Promise<number>, pauseMs: number, stop: () => boolean): Promise<number> {
+  let total = 0;
+  while (!stop()) {
+    const n = await step();
+    total += n;
+    if (n < BATCH) break;
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+  return total;
+}
+
+export async function pruneOnce(store: Store, cutoff: number, opts: { pauseMs?: number; stop?: () => boolean } = {}): Promise<PruneResult> {
+  const pause = opts.pauseMs ?? 20;
+  const stop = opts.stop ?? (() => false);
+  const db = store.db;
+  const attempts = await drain(async () => {
+    const ids = (await db.selectFrom('attempts').select('id').where('started_at', '<', cutoff).limit(BATCH).execute()).map((r) => r.id);
+    if (ids.length) await db.deleteFrom('attempts').where('id', 'in', ids).execute();
+    return ids.length;
+  }, pause, stop);
+  const deliveries = await drain(async () => {
+    const ids = (await db
+      .selectFrom('deliveries')
+      .select('id')
+      .where('created_at', '<', cutoff)
+      .where('status', 'in', ['succeeded', 'failed', 'cancelled'])
+      .limit(BATCH)
+      .execute()).map((r) => r.id);
+    if (ids.length) {
+      await db.deleteFrom('attempts').where('delivery_id', 'in', ids).execute();
+      await db.deleteFrom('deliveries').where('id', 'in', ids).execute();
+    }
+    return ids.length;
+  }, pause, stop);
+  // An event goes once no delivery of it is left (a pending one still needs its body).
+  const events = await drain(async () => {
+    const ids = (await db
+      .selectFrom('events')
+      .select('seq')
+      .where('occurred_at', '<', cutoff)
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('deliveries').select('deliveries.id').whereRef('deliveries.event_id', '=', 'events.id'))))
+      .limit(BATCH)
+      .execute()).map((r) => r.seq);
+    if (ids.length) await db.deleteFrom('events').where('seq', 'in', ids).execute();
+    return ids.length;
+  }, pause, stop);
+  return { attempts, deliveries, events };
+}

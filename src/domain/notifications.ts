@@ -1,0 +1,447 @@
+// Notifications: the user's one concept (DESIGN.md): scope (which projects, or the whole
+// organization) x triggers (which events) x channels (where). This issue's channel is the
+// webhook; the channel row keeps kind-specific settings in `config` so email, Slack and
+// digest channels add a kind, not a table.
+import crypto from 'node:crypto';
+import { sql, type Selectable } from 'kysely';
+import { literalRefusal } from '../channels/targets.js';
+import { signalWork } from '../routing/route.js';
+import type { Db } from '../store/connect.js';
+import type { ChannelTable, NotificationTable } from '../store/schema.js';
+import type { Ctx } from './context.js';
+import { CAN, requireRole } from './access.js';
+import { AppError, notFound } from './errors.js';
+import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
+
+export const DIALECTS = ['standard'] as const;
+export type Dialect = (typeof DIALECTS)[number];
+
+// Headers a dialect owns or HTTP itself needs: a custom header may not replace them, so a
+// receiver can always trust the signature and framing it sees.
+export const RESERVED_HEADERS = new Set([
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'content-type',
+  'content-length',
+  'host',
+  'connection',
+  'transfer-encoding',
+  'te',
+  'upgrade',
+  'x-authorization-content-sha256',
+  'x-event',
+  'x-delivery',
+]);
+export const MAX_HEADERS = 10;
+const HEADER_NAME = /^[A-Za-z0-9_-]+$/;
+
+export type Scope = 'all' | number[];
+
+export interface WebhookInput {
+  type: 'webhook';
+  url: string;
+  dialect?: Dialect | undefined;
+  /** true: generate one; a string: use it; absent or false: unsigned. */
+  secret?: boolean | string | undefined;
+  headers?: Record<string, string> | undefined;
+  active?: boolean | undefined;
+  max_in_flight?: number | undefined;
+  disable_after_failures?: number | null | undefined;
+}
+
+export interface NewNotification {
+  title: string;
+  description?: string | undefined;
+  scope?: { projects: Scope } | undefined;
+  triggers: string[];
+  active?: boolean | undefined;
+  channels?: WebhookInput[] | undefined;
+}
+
+export interface NotificationPatch {
+  title?: string | undefined;
+  description?: string | undefined;
+  scope?: { projects: Scope } | undefined;
+  triggers?: string[] | undefined;
+  active?: boolean | undefined;
+}
+
+export interface ChannelPatch {
+  url?: string | undefined;
+  headers?: Record<string, string> | undefined;
+  active?: boolean | undefined;
+  max_in_flight?: number | undefined;
+  disable_after_failures?: number | null | undefined;
+}
+
+export interface ChannelView {
+  id: number;
+  notification: number;
+  type: string;
+  url: string;
+  dialect: string;
+  headers: Record<string, string>;
+  signed: boolean;
+  active: boolean;
+  max_in_flight: number;
+  disable_after_failures: number | null;
+  health: {
+    state: 'healthy' | 'failing' | 'disabled';
+    failure_streak: number;
+    failing_since: string | null;
+    disabled_at: string | null;
+    disabled_reason: string | null;
+  };
+  created_at: string;
+  updated_at: string;
+}
+
+export interface NotificationView {
+  id: number;
+  title: string;
+  description: string;
+  scope: { projects: Scope };
+  triggers: string[];
+  active: boolean;
+  channels: ChannelView[];
+  created_by: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Returned once, when a secret is created or rotated. */
+export type WithSecret<T> = T & { secret?: string };
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export interface WebhookConfig {
+  url: string;
+  dialect: Dialect;
+  headers: Record<string, string>;
+}
+
+export function channelView(c: Selectable<ChannelTable>): ChannelView {
+  const cfg = JSON.parse(c.config) as WebhookConfig;
+  return {
+    id: c.id,
+    notification: c.notification_id,
+    type: c.kind,
+    url: cfg.url,
+    dialect: cfg.dialect,
+    headers: maskHeaders(cfg.headers),
+    signed: c.secret !== null,
+    active: c.active === 1,
+    max_in_flight: c.max_in_flight,
+    disable_after_failures: c.disable_after_failures,
+    health: {
+      state: c.disabled_at !== null ? 'disabled' : c.failure_streak > 0 ? 'failing' : 'healthy',
+      failure_streak: c.failure_streak,
+      failing_since: iso(c.first_failure_at),
+      disabled_at: iso(c.disabled_at),
+      disabled_reason: c.disabled_reason,
+    },
+    created_at: iso(c.created_at)!,
+    updated_at: iso(c.updated_at)!,
+  };
+}
+
+const SENSITIVE = /(authorization|cookie|token|secret|password|api[-_]?key|signature)/i;
+
+/** Header values that look like credentials are never shown back (nor kept in attempt logs). */
+export function maskHeaders(h: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) out[k] = SENSITIVE.test(k) && !k.toLowerCase().startsWith('webhook-') ? mask(v) : v;
+  return out;
+}
+
+function mask(v: string): string {
+  return v.length <= 4 ? '****' : `${v.slice(0, 2)}****`;
+}
+
+function notificationView(n: Selectable<NotificationTable>, channels: Selectable<ChannelTable>[]): NotificationView {
+  return {
+    id: n.id,
+    title: n.title,
+    description: n.description,
+    scope: { projects: JSON.parse(n.scope) as Scope },
+    triggers: JSON.parse(n.triggers) as string[],
+    active: n.active === 1,
+    channels: channels.map(channelView),
+    created_by: n.created_by,
+    created_at: iso(n.created_at)!,
+    updated_at: iso(n.updated_at)!,
+  };
+}
+
+// --- secrets (Standard Webhooks: "whsec_" + base64 of 24 to 64 random bytes)
+
+export function generateSecret(): string {
+  return 'whsec_' + crypto.randomBytes(24).toString('base64');
+}
+
+function checkSecret(secret: string): void {
+  const m = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
+  const bytes = m ? Buffer.from(m[1]!, 'base64').length : 0;
+  if (bytes < 24 || bytes > 64) {
+    throw new AppError('validation_failed', 'secret must be "whsec_" followed by the base64 of 24 to 64 random bytes, or true to have one generated.');
+  }
+}
+
+// --- validation
+
+export function checkUrl(ctx: Ctx, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new AppError('validation_failed', `url '${raw}' is not an absolute URL; use https://host/path.`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AppError('validation_failed', `url must use http or https, not ${url.protocol.replace(':', '')}.`);
+  if (url.username || url.password) throw new AppError('validation_failed', 'url must not carry credentials; send them in a custom header (for example Authorization).');
+  const why = literalRefusal(url, ctx.svc.targets);
+  if (why) throw new AppError('target_not_allowed', `url ${url.host} is refused: ${why}.`);
+  return url.toString();
+}
+
+export function checkHeaders(headers: Record<string, string>): Record<string, string> {
+  const entries = Object.entries(headers);
+  if (entries.length > MAX_HEADERS) throw new AppError('validation_failed', `headers may have at most ${MAX_HEADERS} entries.`);
+  const seen = new Set<string>();
+  for (const [name, value] of entries) {
+    if (!HEADER_NAME.test(name)) throw new AppError('validation_failed', `header name '${name}' may only use letters, digits, '-' and '_'.`);
+    const lower = name.toLowerCase();
+    if (RESERVED_HEADERS.has(lower)) throw new AppError('validation_failed', `header '${name}' is set by Labelcast itself (signatures and framing) and cannot be overridden.`);
+    if (seen.has(lower)) throw new AppError('validation_failed', `header '${name}' is given twice.`);
+    seen.add(lower);
+    // CR, LF and NUL would let a value start a new header or request (header injection).
+    if (/[\r\n\0]/.test(value)) throw new AppError('validation_failed', `header '${name}' has a line break or NUL in its value.`);
+  }
+  return headers;
+}
+
+async function checkScope(ctx: Ctx, scope: Scope): Promise<Scope> {
+  if (scope === 'all') return scope;
+  const ids = [...new Set(scope)];
+  if (ids.length === 0) throw new AppError('validation_failed', 'scope.projects must be "all" or a non-empty list of project ids.');
+  const found = await ctx.trx.selectFrom('projects').select('id').where('org_id', '=', ctx.actor.org_id).where('id', 'in', ids).execute();
+  const missing = ids.find((id) => !found.some((f) => f.id === id));
+  if (missing !== undefined) throw notFound('project', missing);
+  return ids.sort((a, b) => a - b);
+}
+
+function checkTriggers(triggers: string[]): string[] {
+  const set = [...new Set(triggers)];
+  if (set.includes('all') && set.length > 1) throw new AppError('validation_failed', 'triggers: "all" already includes every event type; list it alone.');
+  return set;
+}
+
+// --- commands
+
+async function insertChannel(ctx: Ctx, notificationId: number, input: WebhookInput): Promise<WithSecret<ChannelView>> {
+  const url = checkUrl(ctx, input.url);
+  const headers = checkHeaders(input.headers ?? {});
+  let secret: string | null = null;
+  if (typeof input.secret === 'string') {
+    checkSecret(input.secret);
+    secret = input.secret;
+  } else if (input.secret === true) secret = generateSecret();
+  const config: WebhookConfig = { url, dialect: input.dialect ?? 'standard', headers };
+  const row = await ctx.trx
+    .insertInto('channels')
+    .values({
+      org_id: ctx.actor.org_id,
+      notification_id: notificationId,
+      kind: input.type,
+      config: JSON.stringify(config),
+      secret,
+      previous_secret: null,
+      previous_secret_until: null,
+      active: input.active === false ? 0 : 1,
+      max_in_flight: input.max_in_flight ?? ctx.svc.delivery.maxInFlight,
+      disable_after_failures: input.disable_after_failures ?? null,
+      failure_streak: 0,
+      first_failure_at: null,
+      disabled_at: null,
+      disabled_reason: null,
+      created_at: ctx.now,
+      updated_at: ctx.now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const view: WithSecret<ChannelView> = channelView(row);
+  if (secret) view.secret = secret;
+  return view;
+}
+
+async function loadNotification(db: Db, orgId: number, id: number) {
+  const n = await db.selectFrom('notifications').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+  if (!n) throw notFound('notification', id);
+  return n;
+}
+
+async function channelsOf(db: Db, notificationIds: number[]) {
+  if (notificationIds.length === 0) return [];
+  return db.selectFrom('channels').selectAll().where('notification_id', 'in', notificationIds).orderBy('id').execute();
+}
+
+export async function createNotification(ctx: Ctx, input: NewNotification): Promise<NotificationView & { channels: WithSecret<ChannelView>[] }> {
+  requireRole(ctx.actor, CAN.manageNotifications, 'create notifications');
+  const scope = await checkScope(ctx, input.scope?.projects ?? 'all');
+  const n = await ctx.trx
+    .insertInto('notifications')
+    .values({
+      org_id: ctx.actor.org_id,
+      title: input.title,
+      description: input.description ?? '',
+      scope: JSON.stringify(scope),
+      triggers: JSON.stringify(checkTriggers(input.triggers)),
+      active: input.active === false ? 0 : 1,
+      created_by: ctx.actor.user_id,
+      created_at: ctx.now,
+      updated_at: ctx.now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const channels: WithSecret<ChannelView>[] = [];
+  for (const c of input.channels ?? []) channels.push(await insertChannel(ctx, n.id, c));
+  return { ...notificationView(n, []), channels };
+}
+
+export async function updateNotification(ctx: Ctx, id: number, patch: NotificationPatch): Promise<NotificationView> {
+  requireRole(ctx.actor, CAN.manageNotifications, 'change notifications');
+  const n = await loadNotification(ctx.trx, ctx.actor.org_id, id);
+  const row = await ctx.trx
+    .updateTable('notifications')
+    .set({
+      title: patch.title ?? n.title,
+      description: patch.description ?? n.description,
+      scope: patch.scope ? JSON.stringify(await checkScope(ctx, patch.scope.projects)) : n.scope,
+      triggers: patch.triggers ? JSON.stringify(checkTriggers(patch.triggers)) : n.triggers,
+      active: patch.active === undefined ? n.active : patch.active ? 1 : 0,
+      updated_at: ctx.now,
+    })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return notificationView(row, await channelsOf(ctx.trx, [id]));
+}
+
+/** Pending work of removed channels is cancelled, not left unclaimable; history stays. */
+async function cancelPending(ctx: Ctx, channelIds: number[]): Promise<void> {
+  if (channelIds.length === 0) return;
+  await ctx.trx
+    .updateTable('deliveries')
+    .set({ status: 'cancelled', last_error: 'channel deleted', lease_until: null, updated_at: ctx.now, completed_at: ctx.now })
+    .where('channel_id', 'in', channelIds)
+    .where('status', 'in', ['pending', 'sending'])
+    .execute();
+}
+
+export async function deleteNotification(ctx: Ctx, id: number): Promise<void> {
+  requireRole(ctx.actor, CAN.manageNotifications, 'delete notifications');
+  await loadNotification(ctx.trx, ctx.actor.org_id, id);
+  const channels = await channelsOf(ctx.trx, [id]);
+  await cancelPending(ctx, channels.map((c) => c.id));
+  await ctx.trx.deleteFrom('channels').where('notification_id', '=', id).execute();
+  await ctx.trx.deleteFrom('notifications').where('id', '=', id).execute();
+}
+
+export async function getNotification(db: Db, orgId: number, id: number): Promise<NotificationView> {
+  const n = await loadNotification(db, orgId, id);
+  return notificationView(n, await channelsOf(db, [id]));
+}
+
+export async function listNotifications(db: Db, orgId: number, q: PageQuery & { search?: string | undefined }): Promise<Page<NotificationView>> {
+  const limit = pageLimit(q);
+  let query = db.selectFrom('notifications').selectAll().where('org_id', '=', orgId).where('id', '>', decodeCursor(q.cursor));
+  if (q.search) {
+    const pattern = '%' + q.search.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+    query = query.where(sql<boolean>`lower(title) like ${pattern} escape '\\'`);
+  }
+  const rows = await query.orderBy('id').limit(limit + 1).execute();
+  const channels = await channelsOf(db, rows.slice(0, limit).map((r) => r.id));
+  return toPage(rows, limit, (n) => notificationView(n, channels.filter((c) => c.notification_id === n.id)));
+}
+
+export async function loadChannel(db: Db, orgId: number, id: number) {
+  const c = await db.selectFrom('channels').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+  if (!c) throw notFound('channel', id);
+  return c;
+}
+
+export async function addChannel(ctx: Ctx, notificationId: number, input: WebhookInput): Promise<WithSecret<ChannelView>> {
+  requireRole(ctx.actor, CAN.manageNotifications, 'change notifications');
+  await loadNotification(ctx.trx, ctx.actor.org_id, notificationId);
+  return insertChannel(ctx, notificationId, input);
+}
+
+export async function getChannel(db: Db, orgId: number, id: number): Promise<ChannelView> {
+  return channelView(await loadChannel(db, orgId, id));
+}
+
+export async function updateChannel(ctx: Ctx, id: number, patch: ChannelPatch): Promise<ChannelView> {
+  requireRole(ctx.actor, CAN.manageNotifications, 'change notifications');
+  const c = await loadChannel(ctx.trx, ctx.actor.org_id, id);
+  const cfg = JSON.parse(c.config) as WebhookConfig;
+  const next: WebhookConfig = {
+    ...cfg,
+    url: patch.url === undefined ? cfg.url : checkUrl(ctx, patch.url),
+    headers: patch.headers === undefined ? cfg.headers : checkHeaders(patch.headers),
+  };
+  const row = await ctx.trx
+    .updateTable('channels')
+    .set({
+      config: JSON.stringify(next),
+      active: patch.active === undefined ? c.active : patch.active ? 1 : 0,
+      max_in_flight: patch.max_in_flight ?? c.max_in_flight,
+      disable_after_failures: patch.disable_after_failures === undefined ? c.disable_after_failures : patch.disable_after_failures,
+      updated_at: ctx.now,
+    })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return channelView(row);
+}
+
+export async function deleteChannel(ctx: Ctx, id: number): Promise<void> {
+  requireRole(ctx.actor, CAN.manageNotifications, 'change notifications');
+  await loadChannel(ctx.trx, ctx.actor.org_id, id);
+  await cancelPending(ctx, [id]);
+  await ctx.trx.deleteFrom('channels').where('id', '=', id).execute();
+}
+
+/** Re-enables a channel disabled by failures: held deliveries become due again. */
+export async function enableChannel(ctx: Ctx, id: number): Promise<ChannelView> {
+  requireRole(ctx.actor, CAN.manageNotifications, 'change notifications');
+  await loadChannel(ctx.trx, ctx.actor.org_id, id);
+  const row = await ctx.trx
+    .updateTable('channels')
+    .set({ disabled_at: null, disabled_reason: null, failure_streak: 0, first_failure_at: null, active: 1, updated_at: ctx.now })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await signalWork(ctx);
+  return channelView(row);
+}
+
+export const SECRET_OVERLAP_MS = 24 * 3600 * 1000;
+
+/** A new secret; the old one keeps signing alongside it for 24 hours. */
+export async function rotateSecret(ctx: Ctx, id: number): Promise<WithSecret<ChannelView>> {
+  requireRole(ctx.actor, CAN.manageNotifications, 'change notifications');
+  const c = await loadChannel(ctx.trx, ctx.actor.org_id, id);
+  const secret = generateSecret();
+  const row = await ctx.trx
+    .updateTable('channels')
+    .set({
+      secret,
+      previous_secret: c.secret,
+      previous_secret_until: c.secret ? ctx.now + SECRET_OVERLAP_MS : null,
+      updated_at: ctx.now,
+    })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { ...channelView(row), secret };
+}

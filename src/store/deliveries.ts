@@ -1,0 +1,124 @@
+// The durable queue's claim: which deliveries a worker may send now. The SQL is here
+// because it differs by database: PostgreSQL locks the channel rows it serves with
+// FOR NO KEY UPDATE SKIP LOCKED, so two workers never decide for the same channel at the
+// same moment and the in-flight cap holds across processes; SQLite has one writer, which
+// serializes claims anyway.
+//
+// Why claim by channel rather than by the oldest due rows: a channel at its cap (or one
+// with a million-row backlog) would otherwise fill every claim with rows it cannot take,
+// and starve healthy channels behind it. Here each channel with due work is probed through
+// the (channel_id, status, next_attempt_at) index and gives at most its free slots.
+import { sql } from 'kysely';
+import type { Store } from './connect.js';
+
+export interface Claimed {
+  id: number;
+  channel_id: number;
+}
+
+export interface ClaimOptions {
+  now: number;
+  /** Most deliveries to claim in total (the worker's free concurrency). */
+  budget: number;
+  leaseMs: number;
+  workerId: string;
+  /** Fairness: channels with id above this are served first, then the rest. */
+  rotateAfter: number;
+  /** How many channels to consider per claim. */
+  channelLimit?: number;
+}
+
+export async function claimDue(store: Store, o: ClaimOptions): Promise<Claimed[]> {
+  if (o.budget <= 0) return [];
+  const pg = store.dialect === 'postgres';
+  return store.tx(async (trx) => {
+    const lock = pg ? sql`for no key update of c skip locked` : sql``;
+    const channels = await sql<{ id: number; max_in_flight: number; in_flight: number }>`
+      select c.id, c.max_in_flight,
+             (select count(*) from deliveries s where s.channel_id = c.id and s.status = 'sending') as in_flight
+      from channels c
+      where c.active = 1 and c.disabled_at is null
+        and exists (select 1 from notifications n where n.id = c.notification_id and n.active = 1)
+        and exists (select 1 from deliveries d
+                    where d.channel_id = c.id and d.status = 'pending' and d.next_attempt_at <= ${o.now})
+      order by case when c.id > ${o.rotateAfter} then 0 else 1 end, c.id
+      limit ${o.channelLimit ?? 200}
+      ${lock}`.execute(trx);
+
+    let budget = o.budget;
+    const wants: { id: number; take: number }[] = [];
+    for (const c of channels.rows) {
+      const free = Number(c.max_in_flight) - Number(c.in_flight);
+      if (free <= 0 || budget <= 0) continue;
+      const take = Math.min(free, budget);
+      budget -= take;
+      wants.push({ id: Number(c.id), take });
+    }
+    if (wants.length === 0) return [];
+
+    const claimed: Claimed[] = [];
+    // One statement per 50 channels: each part is an index range read of `take` rows.
+    for (let i = 0; i < wants.length; i += 50) {
+      const part = wants.slice(i, i + 50);
+      const selects = part.map(
+        (w) => sql`select * from (select id, channel_id from deliveries
+                   where channel_id = ${w.id} and status = 'pending' and next_attempt_at <= ${o.now}
+                   order by next_attempt_at, id limit ${w.take}) as q${sql.raw(String(w.id))}`,
+      );
+      const rows = await sql<Claimed>`${sql.join(selects, sql` union all `)}`.execute(trx);
+      claimed.push(...rows.rows.map((r) => ({ id: Number(r.id), channel_id: Number(r.channel_id) })));
+    }
+    if (claimed.length === 0) return [];
+    for (let i = 0; i < claimed.length; i += 500) {
+      const ids = claimed.slice(i, i + 500).map((c) => c.id);
+      await trx
+        .updateTable('deliveries')
+        .set({ status: 'sending', lease_until: o.now + o.leaseMs, leased_by: o.workerId, updated_at: o.now })
+        .where('id', 'in', ids)
+        .where('status', '=', 'pending')
+        .execute();
+    }
+    return claimed;
+  });
+}
+
+/**
+ * Leases whose worker died: back to pending, due at once. The attempt that was under way
+ * is not counted (it may or may not have reached the receiver: at-least-once).
+ */
+export async function releaseExpired(store: Store, now: number): Promise<number> {
+  const res = await store.db
+    .updateTable('deliveries')
+    .set({ status: 'pending', lease_until: null, leased_by: null, next_attempt_at: now, updated_at: now })
+    .where('status', '=', 'sending')
+    .where('lease_until', '<=', now)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
+/** This worker's own leases, handed back on shutdown for others (or the next start). */
+export async function releaseOwn(store: Store, workerId: string, ids: number[], now: number): Promise<void> {
+  if (ids.length === 0) return;
+  await store.db
+    .updateTable('deliveries')
+    .set({ status: 'pending', lease_until: null, leased_by: null, next_attempt_at: now, updated_at: now })
+    .where('id', 'in', ids)
+    .where('status', '=', 'sending')
+    .where('leased_by', '=', workerId)
+    .execute();
+}
+
+/**
+ * When the next pending delivery falls due after `now` (for the dispatcher's timer). Rows
+ * already due but not claimed belong to channels that are full or disabled; a completion
+ * or a re-enable wakes the dispatcher for those, so they must not make the timer spin.
+ */
+export async function nextDueAt(store: Store, now: number): Promise<number | null> {
+  const row = await store.db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.min<number>('next_attempt_at').as('at'))
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '>', now)
+    .executeTakeFirst();
+  return row?.at === null || row?.at === undefined ? null : Number(row.at);
+}
