@@ -340,6 +340,7 @@ export const Attempt = Type.Object({
   response_status: Type.Union([Type.Integer(), Type.Null()]),
   response_body: Type.Union([Type.String(), Type.Null()]),
   outcome: Type.String(),
+  worker: Type.String({ description: 'The worker process that made the attempt' }),
   error_kind: Type.Union([Type.String({ description: 'timeout, connection_refused, connection_reset, tls, dns, status, ssrf_blocked or other' }), Type.Null()]),
   error_message: Type.Union([Type.String(), Type.Null()]),
 });

@@ -23,6 +23,10 @@ import type { Metrics } from './metrics.js';
 import { decide } from './retry.js';
 
 export const USER_AGENT = 'Labelcast-Webhooks/0.1';
+// A lease outlives the request timeout by this margin, the time allowed to record the
+// attempt. A worker that dies holds its leases this long past the timeout before another
+// worker (PostgreSQL) takes them over; on SQLite a restart releases them at once.
+export const LEASE_MARGIN_MS = 10_000;
 
 interface Job {
   delivery: Selectable<DeliveryTable>;
@@ -84,7 +88,7 @@ export class Dispatcher {
     if (store.dialect === 'sqlite') {
       // One process owns a SQLite file, so any lease still open is from a process that is
       // gone (killed mid-delivery): those deliveries are due again now.
-      const n = await releaseExpired(store, Number.MAX_SAFE_INTEGER);
+      const n = await releaseExpired(store, Date.now(), { all: true });
       if (n > 0) this.log.info({ released: n }, 'released leases left by a previous process');
     } else {
       this.unlisten = await store.listenForWork(() => this.wake());
@@ -127,7 +131,7 @@ export class Dispatcher {
         }
         const free = d.workerConcurrency - this.inFlight.size;
         const claimed = free > 0
-          ? await claimDue(this.svc.store, { now, budget: free, leaseMs: d.timeoutMs + 60_000, workerId: this.workerId, rotateAfter: this.rotateAfter })
+          ? await claimDue(this.svc.store, { now, budget: free, leaseMs: d.timeoutMs + LEASE_MARGIN_MS, workerId: this.workerId, rotateAfter: this.rotateAfter })
           : [];
         if (claimed.length > 0) {
           this.rotateAfter = claimed[claimed.length - 1]!.channel_id;
@@ -245,6 +249,7 @@ export class Dispatcher {
             response_status: c.result.status,
             response_body: c.result.responseBody,
             outcome: c.result.ok ? 'success' : 'failure',
+            worker: this.workerId,
             error_kind: c.result.errorKind,
             error_message: c.result.errorMessage,
           })),

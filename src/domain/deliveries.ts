@@ -44,6 +44,7 @@ export interface AttemptView {
   response_status: number | null;
   response_body: string | null;
   outcome: string;
+  worker: string;
   error_kind: string | null;
   error_message: string | null;
 }
@@ -78,6 +79,7 @@ function attemptView(a: Selectable<AttemptTable>): AttemptView {
     response_status: a.response_status,
     response_body: a.response_body,
     outcome: a.outcome,
+    worker: a.worker,
     error_kind: a.error_kind,
     error_message: a.error_message,
   };

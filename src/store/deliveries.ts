@@ -86,13 +86,13 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Claimed[]
  * Leases whose worker died: back to pending, due at once. The attempt that was under way
  * is not counted (it may or may not have reached the receiver: at-least-once).
  */
-export async function releaseExpired(store: Store, now: number): Promise<number> {
-  const res = await store.db
+export async function releaseExpired(store: Store, now: number, opts: { all?: boolean } = {}): Promise<number> {
+  let q = store.db
     .updateTable('deliveries')
     .set({ status: 'pending', lease_until: null, leased_by: null, next_attempt_at: now, updated_at: now })
-    .where('status', '=', 'sending')
-    .where('lease_until', '<=', now)
-    .executeTakeFirst();
+    .where('status', '=', 'sending');
+  if (!opts.all) q = q.where('lease_until', '<=', now);
+  const res = await q.executeTakeFirst();
   return Number(res.numUpdatedRows);
 }
 

@@ -250,6 +250,7 @@ function notifications(dialect: DialectName): Migration {
         .addColumn('response_status', 'integer')
         .addColumn('response_body', 'text')
         .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('worker', 'text', (c) => c.notNull())
         .addColumn('error_kind', 'text')
         .addColumn('error_message', 'text')
         .execute();

@@ -187,6 +187,8 @@ export interface AttemptTable {
   response_status: number | null;
   response_body: string | null;
   outcome: string;
+  /** The worker process that made the attempt. */
+  worker: string;
   error_kind: string | null;
   error_message: string | null;
 }

@@ -11,7 +11,7 @@ export interface Received {
   json: any;
 }
 
-export type Behaviour = (req: Received, n: number, res: http.ServerResponse) => void | Promise<void>;
+export type Behaviour = (req: Received, n: number, res: http.ServerResponse) => unknown;
 
 export const ok: Behaviour = (_r, _n, res) => {
   res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
