@@ -4,10 +4,12 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { createOrganization } from './domain/organizations.js';
 import { openConfiguredStore, startServer } from './server.js';
+import { runDemo } from './demo.js';
 
 const USAGE = `Usage:
   labelcast serve [--port 8080] [--host 0.0.0.0] [--data ./data] [--role all|api|worker]
                                                                   run Labelcast (SQLite under --data unless DATABASE_URL is set)
+  labelcast demo [--port 0] [--exit]                              a temporary server, receiver and annotation session, to see it work
   labelcast migrate [--data ./data]                               apply database migrations and exit
   labelcast create-org --name NAME --admin-email EMAIL            create an organization; prints its admin API key once
 `;
@@ -24,12 +26,17 @@ async function main(argv: string[]): Promise<number> {
       name: { type: 'string' },
       'admin-email': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      exit: { type: 'boolean' },
     },
     strict: true,
   });
   if (values.help || !cmd || cmd === 'help') {
     process.stdout.write(USAGE);
     return cmd ? 0 : 2;
+  }
+  if (cmd === 'demo') {
+    await runDemo({ port: values.port, exit: values.exit ?? false }, (l) => process.stdout.write(l + '\n'));
+    return 0;
   }
   const config = loadConfig(process.env, { port: values.port, host: values.host, data: values.data, role: values.role });
   switch (cmd) {
