@@ -178,6 +178,15 @@ describe.each(DIALECTS)('webhook delivery on %s', (dialect) => {
     const [r] = await settled(refusedChannel.id, 1);
     const refused = (await api.call('GET', `/v1/deliveries/${r.id}`)).body.attempts;
     expect(refused.map((a: any) => a.error_kind)).toEqual(['connection_refused', 'connection_refused', 'connection_refused']);
+    // TLS spoken to a plain HTTP port, and a name that does not resolve.
+    const tls = (await api.call('POST', `/v1/notifications/${n.id}/channels`, { body: { type: 'webhook', url: rx.url.replace('http:', 'https:') } })).body;
+    const dns = (await api.call('POST', `/v1/notifications/${n.id}/channels`, { body: { type: 'webhook', url: 'http://does-not-exist.invalid/hook' } })).body;
+    await api.call('PATCH', `/v1/projects/${project.id}`, { body: { description: 'tls and dns' } });
+    for (const [channel, kind] of [[tls, 'tls'], [dns, 'dns']] as const) {
+      const [x] = await settled(channel.id, 1);
+      const first = (await api.call('GET', `/v1/deliveries/${x.id}`)).body.attempts[0];
+      expect(first.error_kind, first.error_message).toBe(kind);
+    }
   });
 
   it('honours Retry-After on 429', async () => {
