@@ -3,7 +3,7 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/connect.js';
 import type { AttemptTable, DeliveryTable } from '../store/schema.js';
-import { signalWork } from '../routing/route.js';
+import { newDelivery, signalWork } from '../routing/route.js';
 import type { Message } from '../dialects/standard.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
@@ -165,25 +165,7 @@ export async function sendTest(ctx: Ctx, channelId: number): Promise<DeliveryVie
   };
   const row = await ctx.trx
     .insertInto('deliveries')
-    .values({
-      org_id: ctx.actor.org_id,
-      notification_id: c.notification_id,
-      channel_id: c.id,
-      event_id: null,
-      event_type: 'ping',
-      payload: JSON.stringify(message),
-      status: 'pending',
-      attempt_count: 0,
-      retry_index: 0,
-      next_attempt_at: ctx.now,
-      lease_until: null,
-      leased_by: null,
-      last_status: null,
-      last_error: null,
-      created_at: ctx.now,
-      updated_at: ctx.now,
-      completed_at: null,
-    })
+    .values(newDelivery(ctx, { notification_id: c.notification_id, channel_id: c.id }, { event_id: null, event_type: 'ping', payload: JSON.stringify(message) }))
     .returningAll()
     .executeTakeFirstOrThrow();
   await signalWork(ctx);

@@ -3,7 +3,9 @@
 // routed twice, whatever crashes or how many processes run, and a notification created after
 // an event never receives it (it did not exist when the event committed). The unique index
 // on (event_id, channel_id) backs this up.
+import type { Insertable } from 'kysely';
 import type { Ctx } from '../domain/context.js';
+import type { DeliveryTable } from '../store/schema.js';
 
 export interface RoutableEvent {
   id: string;
@@ -42,30 +44,35 @@ export async function routeEvent(ctx: Ctx, ev: RoutableEvent): Promise<number> {
   if (chosen.length === 0) return 0;
   await ctx.trx
     .insertInto('deliveries')
-    .values(
-      chosen.map((t) => ({
-        org_id: ctx.actor.org_id,
-        notification_id: t.notification_id,
-        channel_id: t.channel_id,
-        event_id: ev.id,
-        event_type: ev.type,
-        payload: null,
-        status: 'pending',
-        attempt_count: 0,
-        retry_index: 0,
-        next_attempt_at: ctx.now,
-        lease_until: null,
-        leased_by: null,
-        last_status: null,
-        last_error: null,
-        created_at: ctx.now,
-        updated_at: ctx.now,
-        completed_at: null,
-      })),
-    )
+    .values(chosen.map((t) => newDelivery(ctx, t, { event_id: ev.id, event_type: ev.type, payload: null })))
     .execute();
   await signalWork(ctx);
   return chosen.length;
+}
+
+/** A delivery due now: for an event, or (event_id null) for a message carried in payload. */
+export function newDelivery(
+  ctx: Ctx,
+  target: { notification_id: number; channel_id: number },
+  what: { event_id: string | null; event_type: string; payload: string | null },
+): Insertable<DeliveryTable> {
+  return {
+    org_id: ctx.actor.org_id,
+    notification_id: target.notification_id,
+    channel_id: target.channel_id,
+    ...what,
+    status: 'pending',
+    attempt_count: 0,
+    retry_index: 0,
+    next_attempt_at: ctx.now,
+    lease_until: null,
+    leased_by: null,
+    last_status: null,
+    last_error: null,
+    created_at: ctx.now,
+    updated_at: ctx.now,
+    completed_at: null,
+  };
 }
 
 /** Wake dispatchers once per transaction, after it commits. */
