@@ -141,6 +141,7 @@ export const Task = Type.Object({
   stage: Type.Object({ id: Id, kind: Type.String(), title: Type.String() }),
   assignee: Type.Union([Id, Type.Null()]),
   is_labeled: Type.Boolean(),
+  import_id: Type.Integer({ description: 'Shared by the tasks of one import (Label Studio file_upload)' }),
   created_at: Timestamp,
   updated_at: Timestamp,
 });
@@ -232,12 +233,24 @@ export const Scope = Type.Object(
   { projects: Type.Union([Type.Literal('all'), Type.Array(Id, { minItems: 1, maxItems: 1000 })], { description: '"all" (the whole organization) or project ids' }) },
   strict,
 );
-export const Trigger = literalUnion(['all', ...EVENT_TYPES] as const);
+export const TriggerName = literalUnion(['all', ...EVENT_TYPES] as const);
+export const Trigger = Type.Union([
+  TriggerName,
+  Type.Object(
+    {
+      event: literalUnion(EVENT_TYPES),
+      from: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { minItems: 1, maxItems: 20, description: 'project.status_changed: only from these statuses' })),
+      to: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { minItems: 1, maxItems: 20, description: 'project.status_changed: only to these statuses' })),
+    },
+    strict,
+  ),
+]);
 export const WebhookChannelInput = Type.Object(
   {
     type: literalUnion(['webhook'] as const),
     url: Type.String({ minLength: 1, maxLength: 2048 }),
-    dialect: Type.Optional(literalUnion(['standard'] as const)),
+    dialect: Type.Optional(literalUnion(['standard', 'encord', 'label-studio', 'superannotate'] as const)),
+    send_payload: Type.Optional(Type.Boolean({ description: 'label-studio dialect: false sends only {"action": …}' })),
     secret: Type.Optional(Type.Union([Type.Boolean(), Type.String({ maxLength: 200 })], { description: 'true: generate a whsec_ secret (returned once); or your own whsec_ secret' })),
     headers: Type.Optional(HeaderMap),
     active: Type.Optional(Type.Boolean()),
@@ -263,6 +276,7 @@ export const Channel = Type.Object({
   url: Type.String(),
   dialect: Type.String(),
   headers: Type.Record(Type.String(), Type.String()),
+  send_payload: Type.Boolean(),
   signed: Type.Boolean(),
   active: Type.Boolean(),
   max_in_flight: Type.Integer(),
@@ -304,8 +318,10 @@ const notificationFields = {
   title: Type.String(),
   description: Type.String(),
   scope: Type.Object({ projects: Type.Union([Type.Literal('all'), Type.Array(Id)]) }),
-  triggers: Type.Array(Type.String()),
+  triggers: Type.Array(Type.Union([Type.String(), Type.Object({ event: Type.String(), from: Type.Optional(Type.Array(Type.String())), to: Type.Optional(Type.Array(Type.String())) })])),
   active: Type.Boolean(),
+  origin: Type.String({ description: 'How it was declared: notification, stage, label-studio or superannotate' }),
+  stage_id: Type.Union([Id, Type.Null()]),
   created_by: Type.Union([Id, Type.Null()]),
   created_at: Timestamp,
   updated_at: Timestamp,

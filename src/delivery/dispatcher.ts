@@ -13,9 +13,10 @@ import crypto from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { createWebhookSender, type SendResult, type WebhookSender } from '../channels/webhook.js';
-import { messageFromEvent, renderStandard, type Message } from '../dialects/standard.js';
+import { dialect, type RenderContext } from '../dialects/index.js';
 import type { Services } from '../domain/context.js';
-import { eventFromRow } from '../domain/events.js';
+import { eventFromRow, type CanonicalEvent } from '../domain/events.js';
+import { getProject, type ProjectWithCounters } from '../domain/projects.js';
 import { maskHeaders, type WebhookConfig } from '../domain/notifications.js';
 import type { ChannelTable, DeliveryTable } from '../store/schema.js';
 import { claimDue, nextDueAt, releaseExpired, releaseOwn } from '../store/deliveries.js';
@@ -31,7 +32,8 @@ export const LEASE_MARGIN_MS = 10_000;
 interface Job {
   delivery: Selectable<DeliveryTable>;
   channel: Selectable<ChannelTable>;
-  message: Message;
+  event: CanonicalEvent;
+  context: RenderContext;
   abort: AbortController;
 }
 
@@ -80,7 +82,7 @@ export class Dispatcher {
     this.log = o.log;
     this.workerId = o.workerId ?? `w-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
     const d = o.svc.delivery;
-    this.sender = createWebhookSender({ policy: o.svc.targets, timeoutMs: d.timeoutMs, responseBodyLimit: d.responseBodyLimit, userAgent: USER_AGENT });
+    this.sender = createWebhookSender({ policy: o.svc.targets, timeoutMs: d.timeoutMs, responseBodyLimit: d.responseBodyLimit, userAgent: USER_AGENT, proxyUrl: d.proxyUrl });
   }
 
   async start(): Promise<void> {
@@ -161,23 +163,64 @@ export class Dispatcher {
     const channelIds = [...new Set(deliveries.map((d) => d.channel_id))];
     const channels = new Map((await db.selectFrom('channels').selectAll().where('id', 'in', channelIds).execute()).map((c) => [c.id, c]));
     const eventIds = [...new Set(deliveries.map((d) => d.event_id).filter((e): e is string => e !== null))];
-    const events = new Map<string, Message>();
+    const events = new Map<string, CanonicalEvent>();
     for (const part of chunks(eventIds, 500)) {
-      for (const row of await db.selectFrom('events').selectAll().where('id', 'in', part).execute()) events.set(row.id, messageFromEvent(eventFromRow(row)));
+      for (const row of await db.selectFrom('events').selectAll().where('id', 'in', part).execute()) events.set(row.id, eventFromRow(row));
     }
+    const context = await this.loadContext(deliveries, channels, events);
     for (const delivery of deliveries) {
       const channel = channels.get(delivery.channel_id);
-      const message = delivery.event_id ? events.get(delivery.event_id) : (JSON.parse(delivery.payload ?? 'null') as Message | null);
-      if (!channel || !message) {
+      const event = delivery.event_id ? events.get(delivery.event_id) : (JSON.parse(delivery.payload ?? 'null') as CanonicalEvent | null);
+      if (!channel || !event) {
         // Its channel or event was deleted between claim and load: nothing to send.
         await releaseOwn(this.svc.store, this.workerId, [delivery.id], Date.now());
         continue;
       }
-      const job: Job = { delivery, channel, message, abort: new AbortController() };
+      const job: Job = { delivery, channel, event, context, abort: new AbortController() };
       this.inFlight.set(delivery.id, job);
       this.metrics.inFlight.set(this.inFlight.size);
       void this.send(job);
     }
+  }
+
+  /**
+   * What the vendor dialects need beyond the event: Label Studio and Encord bodies carry the
+   * project (with Label Studio's counters as they are now), SuperAnnotate items name users
+   * by email. Loaded once per claim, only for the channels whose dialect needs them.
+   */
+  private async loadContext(
+    deliveries: Selectable<DeliveryTable>[],
+    channels: Map<number, Selectable<ChannelTable>>,
+    events: Map<string, CanonicalEvent>,
+  ): Promise<RenderContext> {
+    const context: RenderContext = { projects: new Map(), users: new Map() };
+    const projectIds = new Set<number>();
+    const orgOf = new Map<number, number>();
+    let wantUsers = false;
+    for (const d of deliveries) {
+      const c = channels.get(d.channel_id);
+      const ev = d.event_id ? events.get(d.event_id) : undefined;
+      if (!c || !ev) continue;
+      const name = (JSON.parse(c.config) as WebhookConfig).dialect;
+      if ((name === 'label-studio' || name === 'encord') && ev.project_id !== null) {
+        projectIds.add(ev.project_id);
+        orgOf.set(ev.project_id, ev.org_id);
+      }
+      if (name === 'superannotate') wantUsers = true;
+    }
+    const db = this.svc.store.db;
+    for (const id of projectIds) {
+      try {
+        context.projects.set(id, (await getProject(db, orgOf.get(id)!, id)) as ProjectWithCounters);
+      } catch {
+        // Deleted since: the dialect falls back to the event's own snapshot.
+      }
+    }
+    if (wantUsers) {
+      const orgs = [...new Set(deliveries.map((d) => d.org_id))];
+      for (const u of await db.selectFrom('users').select(['id', 'email', 'name']).where('org_id', 'in', orgs).execute()) context.users.set(u.id, { email: u.email, name: u.name });
+    }
+    return context;
   }
 
   private async send(job: Job): Promise<void> {
@@ -186,7 +229,16 @@ export class Dispatcher {
     const secrets = [job.channel.secret, job.channel.previous_secret_until !== null && job.channel.previous_secret_until > startedAt ? job.channel.previous_secret : null].filter(
       (s): s is string => s !== null,
     );
-    const rendered = renderStandard(job.message, secrets, startedAt);
+    const rendered = dialect(cfg.dialect).render({
+      event: job.event,
+      part: job.delivery.part,
+      deliveryId: job.delivery.id,
+      sentAt: startedAt,
+      secrets,
+      options: { send_payload: cfg.send_payload !== false },
+      context: job.context,
+      encordSource: this.svc.delivery.encordSource,
+    });
     const headers = { ...cfg.headers, ...rendered.headers };
     const result = await this.sender.send(cfg.url, headers, rendered.body, job.abort.signal);
     if (job.abort.signal.aborted && this.stopping) {

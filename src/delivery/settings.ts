@@ -22,6 +22,10 @@ export interface DeliverySettings {
   pollMs: number;
   /** Events, deliveries and attempts older than this are pruned. */
   retentionMs: number;
+  /** The Encord envelope's "source" field; Encord itself always sends "Encord". */
+  encordSource: string;
+  /** An HTTP(S) proxy all webhook traffic leaves through (fixed egress for allow-lists). */
+  proxyUrl: string | undefined;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -36,6 +40,18 @@ export function parseDuration(text: string, name: string): number {
 // Svix's published schedule, which receivers of webhook services already plan for: the first
 // attempt at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (about 27.6 hours in all).
 export const DEFAULT_SCHEDULE = ['0', '5s', '5m', '30m', '2h', '5h', '10h', '10h'];
+
+function proxy(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`LABELCAST_HTTP_PROXY: '${url}' is not a URL like http://proxy.internal:3128`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('LABELCAST_HTTP_PROXY must be an http:// or https:// URL');
+  return url;
+}
 
 export function loadDeliverySettings(env: NodeJS.ProcessEnv = process.env): DeliverySettings {
   const d = (name: string, fallback: string) => parseDuration(env[name] ?? fallback, name);
@@ -57,5 +73,7 @@ export function loadDeliverySettings(env: NodeJS.ProcessEnv = process.env): Deli
     workerConcurrency: int('LABELCAST_WORKER_CONCURRENCY', 256, 1, 100_000),
     pollMs: d('LABELCAST_POLL_INTERVAL', '1s'),
     retentionMs: d('LABELCAST_RETENTION', '30d'),
+    encordSource: env.LABELCAST_ENCORD_SOURCE || 'Encord',
+    proxyUrl: proxy(env.LABELCAST_HTTP_PROXY),
   };
 }

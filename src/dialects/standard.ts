@@ -4,30 +4,13 @@
 // the "whsec_" secret. During a rotation both secrets sign: "v1,<new> v1,<old>".
 import crypto from 'node:crypto';
 import type { CanonicalEvent } from '../domain/events.js';
+import type { Dialect, Rendered } from './dialect.js';
 
-export interface Rendered {
-  headers: Record<string, string>;
-  body: string;
-}
-
-export interface Message {
-  /** Stable across retries of the same message, so receivers can de-duplicate. */
-  id: string;
-  type: string;
-  timestamp: string;
-  data: Record<string, unknown>;
-}
-
-export function messageFromEvent(ev: CanonicalEvent): Message {
-  const data: Record<string, unknown> = {
-    event_id: ev.id,
-    project_id: ev.project_id,
-    actor: ev.actor,
-    ...ev.data,
-  };
+export function standardData(ev: CanonicalEvent): Record<string, unknown> {
+  const data: Record<string, unknown> = { event_id: ev.id, project_id: ev.project_id, actor: ev.actor, ...ev.data };
   if (ev.before !== undefined) data.before = ev.before;
   if (ev.after !== undefined) data.after = ev.after;
-  return { id: ev.id, type: ev.type, timestamp: ev.occurred_at, data };
+  return data;
 }
 
 export function sign(secret: string, id: string, timestampSec: number, body: string): string {
@@ -35,15 +18,27 @@ export function sign(secret: string, id: string, timestampSec: number, body: str
   return 'v1,' + crypto.createHmac('sha256', key).update(`${id}.${timestampSec}.${body}`).digest('base64');
 }
 
-/** Renders one message; `secrets` are the signing secrets in force (newest first). */
-export function renderStandard(msg: Message, secrets: string[], sentAtMs: number): Rendered {
-  const body = JSON.stringify({ type: msg.type, timestamp: msg.timestamp, data: msg.data });
+/** webhook-id, webhook-timestamp and (with secrets) webhook-signature for a body. */
+export function standardHeaders(id: string, sentAtMs: number, body: string, secrets: string[]): Record<string, string> {
   const ts = Math.floor(sentAtMs / 1000);
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'webhook-id': msg.id,
-    'webhook-timestamp': String(ts),
-  };
-  if (secrets.length > 0) headers['webhook-signature'] = secrets.map((s) => sign(s, msg.id, ts, body)).join(' ');
-  return { headers, body };
+  const headers: Record<string, string> = { 'webhook-id': id, 'webhook-timestamp': String(ts) };
+  if (secrets.length > 0) headers['webhook-signature'] = secrets.map((s) => sign(s, id, ts, body)).join(' ');
+  return headers;
 }
+
+export function renderStandardBody(ev: CanonicalEvent): string {
+  // A ping's data is its own; an event's is its data plus who, where and the snapshots.
+  const data = ev.type === 'ping' ? ev.data : standardData(ev);
+  return JSON.stringify({ type: ev.type, timestamp: ev.occurred_at, data });
+}
+
+export const standard: Dialect = {
+  name: 'standard',
+  supports: () => true,
+  parts: () => 1,
+  render({ event, sentAt, secrets }): Rendered {
+    const body = renderStandardBody(event);
+    // The event id is the message id: the same on every retry, so receivers can de-duplicate.
+    return { body, headers: { 'content-type': 'application/json', ...standardHeaders(event.id, sentAt, body, secrets) } };
+  },
+};

@@ -4,7 +4,7 @@ import type { Selectable } from 'kysely';
 import type { Db } from '../store/connect.js';
 import type { AttemptTable, DeliveryTable } from '../store/schema.js';
 import { newDelivery, signalWork } from '../routing/route.js';
-import type { Message } from '../dialects/standard.js';
+import type { CanonicalEvent } from './events.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
 import { AppError, notFound } from './errors.js';
@@ -157,10 +157,13 @@ export async function sendTest(ctx: Ctx, channelId: number): Promise<DeliveryVie
   requireRole(ctx.actor, CAN.manageNotifications, 'send test messages');
   const c = await loadChannel(ctx.trx, ctx.actor.org_id, channelId);
   const id = uuidv7(ctx.now);
-  const message: Message = {
+  const message: CanonicalEvent = {
     id,
     type: 'ping',
-    timestamp: new Date(ctx.now).toISOString(),
+    occurred_at: new Date(ctx.now).toISOString(),
+    org_id: ctx.actor.org_id,
+    project_id: null,
+    actor: { user_id: ctx.actor.user_id, email: ctx.actor.email, api_key_id: ctx.actor.api_key_id },
     data: { message: 'Test message from Labelcast: this endpoint is reachable.', notification_id: c.notification_id, channel_id: c.id, sent_by: ctx.actor.email },
   };
   const row = await ctx.trx

@@ -35,7 +35,8 @@ export interface EventActor {
 
 export interface CanonicalEvent {
   id: string;
-  type: EventType;
+  /** 'ping' only for test messages, which are not stored as events. */
+  type: EventType | 'ping';
   occurred_at: string;
   org_id: number;
   project_id: number | null;
@@ -74,7 +75,7 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
       after: input.after === undefined ? null : JSON.stringify(input.after),
     })
     .execute();
-  await routeEvent(ctx, { id, type: input.type, project_id: input.project_id });
+  await routeEvent(ctx, { id, type: input.type, project_id: input.project_id, data: input.data });
   return id;
 }
 

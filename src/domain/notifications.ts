@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import { sql, type Selectable } from 'kysely';
 import { literalRefusal } from '../channels/targets.js';
 import { signalWork } from '../routing/route.js';
+import { dialect as dialectOf, type DialectName } from '../dialects/index.js';
 import type { Db } from '../store/connect.js';
 import type { ChannelTable, NotificationTable } from '../store/schema.js';
 import type { Ctx } from './context.js';
@@ -13,8 +14,8 @@ import { CAN, requireRole } from './access.js';
 import { AppError, notFound } from './errors.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 
-export const DIALECTS = ['standard'] as const;
-export type Dialect = (typeof DIALECTS)[number];
+export { DIALECT_NAMES as DIALECTS } from '../dialects/index.js';
+export type Dialect = DialectName;
 
 // Headers a dialect owns or HTTP itself needs: a custom header may not replace them, so a
 // receiver can always trust the signature and framing it sees.
@@ -48,13 +49,18 @@ export interface WebhookInput {
   active?: boolean | undefined;
   max_in_flight?: number | undefined;
   disable_after_failures?: number | null | undefined;
+  /** label-studio: false sends only {"action": …}. */
+  send_payload?: boolean | undefined;
 }
+
+/** An event type, or one with filters on its from/to values (project.status_changed). */
+export type Trigger = string | { event: string; from?: string[] | undefined; to?: string[] | undefined };
 
 export interface NewNotification {
   title: string;
   description?: string | undefined;
   scope?: { projects: Scope } | undefined;
-  triggers: string[];
+  triggers: Trigger[];
   active?: boolean | undefined;
   channels?: WebhookInput[] | undefined;
 }
@@ -63,7 +69,7 @@ export interface NotificationPatch {
   title?: string | undefined;
   description?: string | undefined;
   scope?: { projects: Scope } | undefined;
-  triggers?: string[] | undefined;
+  triggers?: Trigger[] | undefined;
   active?: boolean | undefined;
 }
 
@@ -73,6 +79,7 @@ export interface ChannelPatch {
   active?: boolean | undefined;
   max_in_flight?: number | undefined;
   disable_after_failures?: number | null | undefined;
+  send_payload?: boolean | undefined;
 }
 
 export interface ChannelView {
@@ -82,6 +89,7 @@ export interface ChannelView {
   url: string;
   dialect: string;
   headers: Record<string, string>;
+  send_payload: boolean;
   signed: boolean;
   active: boolean;
   max_in_flight: number;
@@ -102,8 +110,10 @@ export interface NotificationView {
   title: string;
   description: string;
   scope: { projects: Scope };
-  triggers: string[];
+  triggers: Trigger[];
   active: boolean;
+  origin: string;
+  stage_id: number | null;
   channels: ChannelView[];
   created_by: number | null;
   created_at: string;
@@ -119,6 +129,7 @@ export interface WebhookConfig {
   url: string;
   dialect: Dialect;
   headers: Record<string, string>;
+  send_payload?: boolean;
 }
 
 export function channelView(c: Selectable<ChannelTable>): ChannelView {
@@ -130,6 +141,7 @@ export function channelView(c: Selectable<ChannelTable>): ChannelView {
     url: cfg.url,
     dialect: cfg.dialect,
     headers: maskHeaders(cfg.headers),
+    send_payload: cfg.send_payload !== false,
     signed: c.secret !== null,
     active: c.active === 1,
     max_in_flight: c.max_in_flight,
@@ -165,8 +177,10 @@ function notificationView(n: Selectable<NotificationTable>, channels: Selectable
     title: n.title,
     description: n.description,
     scope: { projects: JSON.parse(n.scope) as Scope },
-    triggers: JSON.parse(n.triggers) as string[],
+    triggers: JSON.parse(n.triggers) as Trigger[],
     active: n.active === 1,
+    origin: n.origin,
+    stage_id: n.stage_id,
     channels: channels.map(channelView),
     created_by: n.created_by,
     created_at: iso(n.created_at)!,
@@ -178,6 +192,19 @@ function notificationView(n: Selectable<NotificationTable>, channels: Selectable
 
 export function generateSecret(): string {
   return 'whsec_' + crypto.randomBytes(24).toString('base64');
+}
+
+/** SuperAnnotate's secret is any string (an HMAC key); the others use Standard Webhooks'. */
+function secretFor(d: Dialect, input: boolean | string | undefined): string | null {
+  if (input === undefined || input === false) return null;
+  if (d === 'superannotate') {
+    if (input === true) return crypto.randomBytes(32).toString('hex');
+    if (input.length < 8) throw new AppError('validation_failed', 'secret must be at least 8 characters, or true to have one generated.');
+    return input;
+  }
+  if (input === true) return generateSecret();
+  checkSecret(input);
+  return input;
 }
 
 function checkSecret(secret: string): void {
@@ -230,23 +257,47 @@ async function checkScope(ctx: Ctx, scope: Scope): Promise<Scope> {
   return ids.sort((a, b) => a - b);
 }
 
-function checkTriggers(triggers: string[]): string[] {
-  const set = [...new Set(triggers)];
-  if (set.includes('all') && set.length > 1) throw new AppError('validation_failed', 'triggers: "all" already includes every event type; list it alone.');
-  return set;
+const triggerType = (t: Trigger) => (typeof t === 'string' ? t : t.event);
+
+function checkTriggers(triggers: Trigger[]): Trigger[] {
+  const seen = new Set<string>();
+  const out: Trigger[] = [];
+  for (const t of triggers) {
+    const key = JSON.stringify(t);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (typeof t !== 'string' && (t.from || t.to) && t.event !== 'project.status_changed') {
+      throw new AppError('validation_failed', `triggers: from/to filters apply to project.status_changed only, not ${t.event}.`);
+    }
+    out.push(t);
+  }
+  if (out.some((t) => t === 'all') && out.length > 1) throw new AppError('validation_failed', 'triggers: "all" already includes every event type; list it alone.');
+  return out;
+}
+
+/** Every explicit trigger must be one the channel's dialect can express. */
+function checkDialectTriggers(d: Dialect, triggers: Trigger[]): void {
+  const dl = dialectOf(d);
+  const unsupported = triggers.map(triggerType).filter((t) => t !== 'all' && !dl.supports(t));
+  if (unsupported.length > 0) {
+    throw new AppError('validation_failed', `The ${d} dialect has no message for ${unsupported.join(', ')}; remove those triggers or use the standard dialect.`);
+  }
 }
 
 // --- commands
 
-async function insertChannel(ctx: Ctx, notificationId: number, input: WebhookInput): Promise<WithSecret<ChannelView>> {
+export async function insertChannel(ctx: Ctx, notificationId: number, input: WebhookInput, triggers?: Trigger[]): Promise<WithSecret<ChannelView>> {
   const url = checkUrl(ctx, input.url);
   const headers = checkHeaders(input.headers ?? {});
-  let secret: string | null = null;
-  if (typeof input.secret === 'string') {
-    checkSecret(input.secret);
-    secret = input.secret;
-  } else if (input.secret === true) secret = generateSecret();
-  const config: WebhookConfig = { url, dialect: input.dialect ?? 'standard', headers };
+  const d = input.dialect ?? 'standard';
+  const secret = secretFor(d, input.secret);
+  if (triggers === undefined) {
+    const n = await ctx.trx.selectFrom('notifications').select('triggers').where('id', '=', notificationId).executeTakeFirstOrThrow();
+    triggers = JSON.parse(n.triggers) as Trigger[];
+  }
+  checkDialectTriggers(d, triggers);
+  if (input.send_payload !== undefined && d !== 'label-studio') throw new AppError('validation_failed', 'send_payload applies to the label-studio dialect only.');
+  const config: WebhookConfig = { url, dialect: d, headers, ...(input.send_payload === false ? { send_payload: false } : {}) };
   const row = await ctx.trx
     .insertInto('channels')
     .values({
@@ -285,9 +336,15 @@ async function channelsOf(db: Db, notificationIds: number[]) {
   return db.selectFrom('channels').selectAll().where('notification_id', 'in', notificationIds).orderBy('id').execute();
 }
 
-export async function createNotification(ctx: Ctx, input: NewNotification): Promise<NotificationView & { channels: WithSecret<ChannelView>[] }> {
+export interface Origin {
+  origin: 'notification' | 'stage' | 'label-studio' | 'superannotate';
+  stage_id?: number | null;
+}
+
+export async function createNotification(ctx: Ctx, input: NewNotification, origin: Origin = { origin: 'notification' }): Promise<NotificationView & { channels: WithSecret<ChannelView>[] }> {
   requireRole(ctx.actor, CAN.manageNotifications, 'create notifications');
   const scope = await checkScope(ctx, input.scope?.projects ?? 'all');
+  const triggers = checkTriggers(input.triggers);
   const n = await ctx.trx
     .insertInto('notifications')
     .values({
@@ -295,8 +352,10 @@ export async function createNotification(ctx: Ctx, input: NewNotification): Prom
       title: input.title,
       description: input.description ?? '',
       scope: JSON.stringify(scope),
-      triggers: JSON.stringify(checkTriggers(input.triggers)),
+      triggers: JSON.stringify(triggers),
       active: input.active === false ? 0 : 1,
+      origin: origin.origin,
+      stage_id: origin.stage_id ?? null,
       created_by: ctx.actor.user_id,
       created_at: ctx.now,
       updated_at: ctx.now,
@@ -304,20 +363,24 @@ export async function createNotification(ctx: Ctx, input: NewNotification): Prom
     .returningAll()
     .executeTakeFirstOrThrow();
   const channels: WithSecret<ChannelView>[] = [];
-  for (const c of input.channels ?? []) channels.push(await insertChannel(ctx, n.id, c));
+  for (const c of input.channels ?? []) channels.push(await insertChannel(ctx, n.id, c, triggers));
   return { ...notificationView(n, []), channels };
 }
 
 export async function updateNotification(ctx: Ctx, id: number, patch: NotificationPatch): Promise<NotificationView> {
   requireRole(ctx.actor, CAN.manageNotifications, 'change notifications');
   const n = await loadNotification(ctx.trx, ctx.actor.org_id, id);
+  const triggers = patch.triggers ? checkTriggers(patch.triggers) : undefined;
+  if (triggers) {
+    for (const c of await channelsOf(ctx.trx, [id])) checkDialectTriggers((JSON.parse(c.config) as WebhookConfig).dialect, triggers);
+  }
   const row = await ctx.trx
     .updateTable('notifications')
     .set({
       title: patch.title ?? n.title,
       description: patch.description ?? n.description,
       scope: patch.scope ? JSON.stringify(await checkScope(ctx, patch.scope.projects)) : n.scope,
-      triggers: patch.triggers ? JSON.stringify(checkTriggers(patch.triggers)) : n.triggers,
+      triggers: triggers ? JSON.stringify(triggers) : n.triggers,
       active: patch.active === undefined ? n.active : patch.active ? 1 : 0,
       updated_at: ctx.now,
     })
@@ -389,10 +452,14 @@ export async function updateChannel(ctx: Ctx, id: number, patch: ChannelPatch): 
     url: patch.url === undefined ? cfg.url : checkUrl(ctx, patch.url),
     headers: patch.headers === undefined ? cfg.headers : checkHeaders(patch.headers),
   };
+  // A new URL is a new endpoint: its health starts afresh and a disabled channel resumes
+  // (Label Studio re-enables a webhook whose URL changes).
+  const urlChanged = next.url !== cfg.url;
   const row = await ctx.trx
     .updateTable('channels')
     .set({
       config: JSON.stringify(next),
+      ...(urlChanged ? { failure_streak: 0, first_failure_at: null, disabled_at: null, disabled_reason: null } : {}),
       active: patch.active === undefined ? c.active : patch.active ? 1 : 0,
       max_in_flight: patch.max_in_flight ?? c.max_in_flight,
       disable_after_failures: patch.disable_after_failures === undefined ? c.disable_after_failures : patch.disable_after_failures,
@@ -401,6 +468,7 @@ export async function updateChannel(ctx: Ctx, id: number, patch: ChannelPatch): 
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();
+  if (urlChanged || patch.active === true) await signalWork(ctx);
   return channelView(row);
 }
 

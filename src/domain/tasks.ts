@@ -44,6 +44,7 @@ export async function importTasks(ctx: Ctx, projectId: number, tasks: NewTask[])
         stage_id: annotate.id,
         assignee_id: t.assignee ?? null,
         is_labeled: 0,
+        import_id: 0,
         created_at: ctx.now,
         updated_at: ctx.now,
       })),
@@ -51,6 +52,10 @@ export async function importTasks(ctx: Ctx, projectId: number, tasks: NewTask[])
     .returningAll()
     .execute();
   rows.sort((a, b) => a.id - b.id);
+  // The import's id is its first task's id: unique, and known only after the insert.
+  const importId = rows[0]!.id;
+  await ctx.trx.updateTable('tasks').set({ import_id: importId }).where('id', 'in', rows.map((r) => r.id)).execute();
+  for (const r of rows) r.import_id = importId;
   const views = rows.map((r) => taskView(r, annotate));
   await emit(ctx, {
     type: 'task.created',

@@ -64,6 +64,8 @@ export interface TaskView {
   stage: { id: number; kind: string; title: string };
   assignee: number | null;
   is_labeled: boolean;
+  /** Tasks imported in one request share it (Label Studio: file_upload). */
+  import_id: number;
   created_at: string;
   updated_at: string;
 }
@@ -78,6 +80,7 @@ export function taskView(t: Selectable<TaskTable>, stage: Selectable<StageTable>
     stage: { id: stage.id, kind: stage.kind, title: stage.title },
     assignee: t.assignee_id,
     is_labeled: t.is_labeled === 1,
+    import_id: t.import_id,
     created_at: iso(t.created_at),
     updated_at: iso(t.updated_at),
   };

@@ -6,11 +6,13 @@
 import type { Insertable } from 'kysely';
 import type { Ctx } from '../domain/context.js';
 import type { DeliveryTable } from '../store/schema.js';
+import { dialect } from '../dialects/index.js';
 
 export interface RoutableEvent {
   id: string;
   type: string;
   project_id: number | null;
+  data: Record<string, unknown>;
 }
 
 export interface ChannelTarget {
@@ -18,14 +20,36 @@ export interface ChannelTarget {
   notification_id: number;
   scope: string;
   triggers: string;
+  config: string;
+}
+
+type Trigger = string | { event: string; from?: string[]; to?: string[] };
+
+function triggerMatches(t: Trigger, ev: RoutableEvent): boolean {
+  if (typeof t === 'string') return t === 'all' || t === ev.type;
+  if (t.event !== ev.type) return false;
+  // SuperAnnotate's "Project status updated" trigger with from/to filters (seed 004).
+  if (t.from && !t.from.includes(String(ev.data.from))) return false;
+  if (t.to && !t.to.includes(String(ev.data.to))) return false;
+  return true;
 }
 
 /** Does a notification with this scope and these triggers want the event? */
 export function matches(target: Pick<ChannelTarget, 'scope' | 'triggers'>, ev: RoutableEvent): boolean {
-  const triggers = JSON.parse(target.triggers) as unknown[];
-  if (!triggers.includes('all') && !triggers.includes(ev.type)) return false;
+  const triggers = JSON.parse(target.triggers) as Trigger[];
+  if (!triggers.some((t) => triggerMatches(t, ev))) return false;
   const scope = JSON.parse(target.scope) as 'all' | number[];
   return scope === 'all' || (ev.project_id !== null && scope.includes(ev.project_id));
+}
+
+/** How many messages the channel's dialect makes of the event (0: it has none for it). */
+export function partsFor(target: Pick<ChannelTarget, 'scope' | 'config'>, ev: RoutableEvent): number {
+  const cfg = JSON.parse(target.config) as { dialect: string };
+  const d = dialect(cfg.dialect);
+  if (!d.supports(ev.type)) return 0;
+  // Label Studio sends project deletions to organization-level webhooks only (seed 003).
+  if (cfg.dialect === 'label-studio' && ev.type === 'project.deleted' && target.scope !== '"all"') return 0;
+  return d.parts(ev);
 }
 
 export async function routeEvent(ctx: Ctx, ev: RoutableEvent): Promise<number> {
@@ -34,32 +58,35 @@ export async function routeEvent(ctx: Ctx, ev: RoutableEvent): Promise<number> {
   const targets = await ctx.trx
     .selectFrom('channels')
     .innerJoin('notifications', 'notifications.id', 'channels.notification_id')
-    .select(['channels.id as channel_id', 'notifications.id as notification_id', 'notifications.scope', 'notifications.triggers'])
+    .select(['channels.id as channel_id', 'notifications.id as notification_id', 'notifications.scope', 'notifications.triggers', 'channels.config'])
     .where('channels.org_id', '=', ctx.actor.org_id)
     .where('channels.active', '=', 1)
     .where('notifications.active', '=', 1)
     .where('channels.kind', '=', 'webhook')
     .execute();
-  const chosen = targets.filter((t) => matches(t, ev));
-  if (chosen.length === 0) return 0;
-  await ctx.trx
-    .insertInto('deliveries')
-    .values(chosen.map((t) => newDelivery(ctx, t, { event_id: ev.id, event_type: ev.type, payload: null })))
-    .execute();
+  const rows: Insertable<DeliveryTable>[] = [];
+  for (const t of targets) {
+    if (!matches(t, ev)) continue;
+    const parts = partsFor(t, ev);
+    for (let part = 0; part < parts; part++) rows.push(newDelivery(ctx, t, { event_id: ev.id, event_type: ev.type, payload: null, part }));
+  }
+  if (rows.length === 0) return 0;
+  for (let i = 0; i < rows.length; i += 500) await ctx.trx.insertInto('deliveries').values(rows.slice(i, i + 500)).execute();
   await signalWork(ctx);
-  return chosen.length;
+  return rows.length;
 }
 
 /** A delivery due now: for an event, or (event_id null) for a message carried in payload. */
 export function newDelivery(
   ctx: Ctx,
   target: { notification_id: number; channel_id: number },
-  what: { event_id: string | null; event_type: string; payload: string | null },
+  what: { event_id: string | null; event_type: string; payload: string | null; part?: number },
 ): Insertable<DeliveryTable> {
   return {
     org_id: ctx.actor.org_id,
     notification_id: target.notification_id,
     channel_id: target.channel_id,
+    part: 0,
     ...what,
     status: 'pending',
     attempt_count: 0,

@@ -94,6 +94,8 @@ function initial(dialect: DialectName): Migration {
         .addColumn('stage_id', t.big, (c) => c.notNull().references('stages.id'))
         .addColumn('assignee_id', t.big)
         .addColumn('is_labeled', 'integer', (c) => c.notNull())
+        // Tasks imported together share this id (Label Studio's file_upload).
+        .addColumn('import_id', t.big, (c) => c.notNull())
         .addColumn('created_at', t.big, (c) => c.notNull())
         .addColumn('updated_at', t.big, (c) => c.notNull())
         .execute();
@@ -175,10 +177,16 @@ function notifications(dialect: DialectName): Migration {
         // JSON: an array of event types, or ["all"].
         .addColumn('triggers', 'text', (c) => c.notNull())
         .addColumn('active', 'integer', (c) => c.notNull())
+        // How it was declared: notification (the /v1/notifications API), stage (a webhook on
+        // an Encord-style workflow stage), label-studio (/v1/webhooks), superannotate
+        // (/v1/pipelines). Every style is a view of the same rows.
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('stage_id', t.big)
         .addColumn('created_by', t.big)
         .addColumn('created_at', t.big, (c) => c.notNull())
         .addColumn('updated_at', t.big, (c) => c.notNull())
         .execute();
+      await db.schema.createIndex('notifications_stage').on('notifications').columns(['stage_id']).execute();
       await db.schema.createIndex('notifications_org').on('notifications').columns(['org_id', 'id']).execute();
 
       await db.schema
@@ -214,6 +222,9 @@ function notifications(dialect: DialectName): Migration {
         // Null for test pings, which carry their own payload.
         .addColumn('event_id', 'text')
         .addColumn('event_type', 'text', (c) => c.notNull())
+        // A dialect may split one event into several messages (SuperAnnotate sends one per
+        // item): one delivery per part.
+        .addColumn('part', 'integer', (c) => c.notNull())
         .addColumn('payload', 'text')
         .addColumn('status', 'text', (c) => c.notNull())
         .addColumn('attempt_count', 'integer', (c) => c.notNull())
@@ -227,8 +238,8 @@ function notifications(dialect: DialectName): Migration {
         .addColumn('updated_at', t.big, (c) => c.notNull())
         .addColumn('completed_at', t.big)
         .execute();
-      // One delivery per (event, channel): routing twice is impossible by construction.
-      await db.schema.createIndex('deliveries_event_channel').on('deliveries').columns(['event_id', 'channel_id']).unique().execute();
+      // One delivery per (event, channel, part): routing twice is impossible by construction.
+      await db.schema.createIndex('deliveries_event_channel').on('deliveries').columns(['event_id', 'channel_id', 'part']).unique().execute();
       // The claim: per channel, the oldest due deliveries first.
       await db.schema.createIndex('deliveries_channel_due').on('deliveries').columns(['channel_id', 'status', 'next_attempt_at']).execute();
       // Which channels have due work: a scan of pending rows in due order.

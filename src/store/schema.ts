@@ -66,6 +66,7 @@ export interface TaskTable {
   stage_id: number;
   assignee_id: number | null;
   is_labeled: number;
+  import_id: number;
   created_at: number;
   updated_at: number;
 }
@@ -126,6 +127,8 @@ export interface NotificationTable {
   scope: string;
   triggers: string;
   active: number;
+  origin: string;
+  stage_id: number | null;
   created_by: number | null;
   created_at: number;
   updated_at: number;
@@ -158,6 +161,7 @@ export interface DeliveryTable {
   channel_id: number;
   event_id: string | null;
   event_type: string;
+  part: number;
   payload: string | null;
   // pending | sending | succeeded | failed (dead-lettered)
   status: string;

@@ -16,7 +16,7 @@ describe.each(DIALECTS)('retention on %s', (dialect) => {
       // 1,200 old finished deliveries (more than one batch), one old pending, one recent.
       await db.insertInto('events').values([ev('e-old-done', old), ev('e-old-pending', old), ev('e-new', now), ev('e-old-alone', old)]).execute();
       const delivery = (event_id: string, status: string, at: number) => ({
-        org_id: 1, notification_id: 1, channel_id: 1, event_id, event_type: 'project.updated', payload: null, status, attempt_count: 1, retry_index: 0,
+        org_id: 1, notification_id: 1, channel_id: 1, event_id, event_type: 'project.updated', part: 0, payload: null, status, attempt_count: 1, retry_index: 0,
         next_attempt_at: at, lease_until: null, leased_by: null, last_status: 200, last_error: null, created_at: at, updated_at: at, completed_at: at,
       });
       const rows = Array.from({ length: 1200 }, (_, i) => delivery(i === 0 ? 'e-old-done' : `x-${i}`, i % 2 ? 'succeeded' : 'failed', old));

@@ -1,0 +1,44 @@
+// A dialect turns a canonical event into the HTTP request a family of receivers expects.
+// Dialects are pure: everything they need that is not in the event (a project's current
+// counters, users' emails) arrives in the RenderContext the dispatcher loads beforehand.
+import type { CanonicalEvent } from '../domain/events.js';
+import type { ProjectWithCounters } from '../domain/projects.js';
+
+export interface Rendered {
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface RenderContext {
+  /** Projects as they are now, with Label Studio's counters; absent once deleted. */
+  projects: Map<number, ProjectWithCounters>;
+  users: Map<number, { email: string; name: string }>;
+}
+
+/** Per-channel options a dialect reads (from the channel's config). */
+export interface DialectOptions {
+  /** label-studio: false sends only {"action": …}. */
+  send_payload?: boolean;
+}
+
+export interface RenderInput {
+  event: CanonicalEvent;
+  part: number;
+  deliveryId: number;
+  sentAt: number;
+  /** Signing secrets in force, newest first. */
+  secrets: string[];
+  options: DialectOptions;
+  context: RenderContext;
+  /** The Encord envelope's "source" (LABELCAST_ENCORD_SOURCE). */
+  encordSource: string;
+}
+
+export interface Dialect {
+  name: string;
+  /** Event types this dialect has a message for; others are not routed to its channels. */
+  supports(type: string): boolean;
+  /** How many messages the event becomes (one delivery each). */
+  parts(event: { type: string; data: Record<string, unknown> }): number;
+  render(input: RenderInput): Rendered;
+}
