@@ -16,6 +16,7 @@ import { userRoutes } from './routes/users.js';
 import { eventRoutes } from './routes/events.js';
 import { storeFailure } from '../store/failures.js';
 import { notificationRoutes } from './routes/notifications.js';
+import { vendorWebhookRoutes } from './routes/vendor-webhooks.js';
 import type { Metrics } from '../delivery/metrics.js';
 import { sql } from 'kysely';
 
@@ -143,6 +144,7 @@ export async function buildApp(opts: AppOptions): Promise<Api> {
     await v1.register(userRoutes, { svc: opts.svc });
     await v1.register(eventRoutes, { svc: opts.svc });
     await v1.register(notificationRoutes, { svc: opts.svc });
+    await v1.register(vendorWebhookRoutes, { svc: opts.svc });
   }, { prefix: '/v1' });
 
   return app;

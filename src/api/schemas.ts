@@ -6,6 +6,7 @@ import { EVENT_TYPES } from '../domain/events.js';
 import { MAX_LIMIT } from '../domain/paging.js';
 import { PROJECT_STATUSES, STAGE_KINDS } from '../domain/projects.js';
 import { MAX_IMPORT } from '../domain/tasks.js';
+import { LS_ACTIONS } from '../dialects/label-studio.js';
 
 const strict = { additionalProperties: false } as const;
 /** A string enum; rendered as {type: string, enum: [...]} in OpenAPI and error messages. */
@@ -78,9 +79,19 @@ export const NewApiKey = Type.Object(
 export const ProjectStatus = literalUnion(PROJECT_STATUSES);
 export const StageKind = literalUnion(STAGE_KINDS);
 export const Stage = Type.Object({ id: Id, stage_hash: Type.String(), position: Type.Integer(), kind: Type.String(), title: Type.String() });
-export const StageInput = Type.Object({ kind: StageKind, title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }, strict);
+export const StageInput = Type.Object(
+  {
+    kind: StageKind,
+    title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    webhooks: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { maxItems: 20, description: 'Encord-style stage webhook URLs: annotate (task_submitted_event) and complete (task_completed_event) stages only; omit to leave unchanged' })),
+  },
+  strict,
+);
 export const WorkflowInput = Type.Object({ stages: Type.Array(StageInput, { minItems: 2, maxItems: 3 }) }, strict);
-export const Workflow = Type.Object({ project: Id, stages: Type.Array(Type.Composite([Stage, Type.Object({ task_count: Type.Integer() })])) });
+export const Workflow = Type.Object({
+  project: Id,
+  stages: Type.Array(Type.Composite([Stage, Type.Object({ task_count: Type.Integer(), webhooks: Type.Array(Type.Object({ notification: Id, url: Type.String() })) })])),
+});
 
 const projectFields = {
   id: Id,
@@ -140,6 +151,7 @@ export const Task = Type.Object({
   meta: JsonObject,
   stage: Type.Object({ id: Id, kind: Type.String(), title: Type.String() }),
   assignee: Type.Union([Id, Type.Null()]),
+  reviewer: Type.Union([Id, Type.Null()]),
   is_labeled: Type.Boolean(),
   import_id: Type.Integer({ description: 'Shared by the tasks of one import (Label Studio file_upload)' }),
   created_at: Timestamp,
@@ -150,6 +162,7 @@ export const NewTask = Type.Object(
     data: Type.Object({}, { additionalProperties: true, description: 'The data to label, e.g. {"image": "s3://bucket/1.png"}' }),
     meta: Type.Optional(Type.Object({}, { additionalProperties: true })),
     assignee: Type.Optional(Type.Union([Id, Type.Null()])),
+    reviewer: Type.Optional(Type.Union([Id, Type.Null()], { description: 'The reviewer (QA) assigned to the task' })),
   },
   strict,
 );
@@ -374,3 +387,65 @@ export const DeliveryQuery = Type.Object(
   strict,
 );
 export const Recover = Type.Object({ since: Timestamp }, strict);
+
+// --- Label Studio webhooks and SuperAnnotate pipelines
+export const LsAction = literalUnion(LS_ACTIONS);
+const lsFields = {
+  url: Type.String({ minLength: 1, maxLength: 2048 }),
+  project: Type.Optional(Type.Union([Id, Type.Null()], { description: 'Absent or null: an organization-level webhook' })),
+  headers: Type.Optional(HeaderMap),
+  send_payload: Type.Optional(Type.Boolean()),
+  send_for_all_actions: Type.Optional(Type.Boolean()),
+  actions: Type.Optional(Type.Array(LsAction, { maxItems: 20 })),
+  is_active: Type.Optional(Type.Boolean()),
+};
+export const NewLsWebhook = Type.Object(lsFields, strict);
+export const LsWebhookPatch = Type.Object({ ...lsFields, url: Type.Optional(lsFields.url) }, { ...strict, minProperties: 1 });
+export const LsWebhook = Type.Object({
+  id: Id,
+  organization: Id,
+  project: Type.Union([Id, Type.Null()]),
+  url: Type.String(),
+  send_payload: Type.Boolean(),
+  send_for_all_actions: Type.Boolean(),
+  headers: Type.Record(Type.String(), Type.String()),
+  is_active: Type.Boolean(),
+  actions: Type.Array(Type.String()),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+const PipelineTrigger = Type.Object(
+  {
+    event: literalUnion(EVENT_TYPES),
+    from: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { minItems: 1, maxItems: 20 })),
+    to: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { minItems: 1, maxItems: 20 })),
+  },
+  strict,
+);
+export const NewPipeline = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 500 }),
+    project: Type.Optional(Type.Union([Id, Type.Null()])),
+    trigger: PipelineTrigger,
+    action: Type.Object(
+      {
+        type: literalUnion(['send_webhook'] as const),
+        request_url: Type.String({ minLength: 1, maxLength: 2048 }),
+        secret: Type.Optional(Type.String({ minLength: 8, maxLength: 200, description: 'HMAC key for X-Authorization-Content-SHA256' })),
+      },
+      strict,
+    ),
+    is_active: Type.Optional(Type.Boolean()),
+  },
+  strict,
+);
+export const Pipeline = Type.Object({
+  id: Id,
+  name: Type.String(),
+  project: Type.Union([Id, Type.Null()]),
+  trigger: Type.Object({ event: Type.String(), from: Type.Optional(Type.Array(Type.String())), to: Type.Optional(Type.Array(Type.String())) }),
+  action: Type.Object({ type: Type.String(), request_url: Type.String(), signed: Type.Boolean(), channel: Id }),
+  is_active: Type.Boolean(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});

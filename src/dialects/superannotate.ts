@@ -33,7 +33,7 @@ const ms = (iso: string) => Date.parse(iso);
 function item(t: TaskView, input: RenderInput, over: { status?: string; approval?: string | null; annotator?: number | null; qa?: number | null } = {}): Record<string, unknown> {
   const users = input.context.users;
   const annotator = over.annotator ?? t.assignee;
-  const qa = over.qa ?? null;
+  const qa = over.qa ?? t.reviewer;
   const status = over.status ?? (t.stage.kind === 'complete' ? 'Completed' : t.stage.kind === 'review' ? 'QualityCheck' : t.is_labeled ? 'InProgress' : 'NotStarted');
   const first = Object.values(t.data).find((v): v is string => typeof v === 'string');
   return {

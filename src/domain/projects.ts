@@ -9,6 +9,7 @@ import { emit } from './events.js';
 import { newHash } from './ids.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 import { projectView, stageView, type ProjectView, type StageView } from './views.js';
+import { checkStageWebhooks, dropProjectStageWebhooks, stageWebhooks, syncStageWebhooks, type StageWebhookView } from './stage-webhooks.js';
 
 // SuperAnnotate's project statuses (seed 004: "Project status updated", NotStarted -> InProgress).
 export const PROJECT_STATUSES = ['NotStarted', 'InProgress', 'OnHold', 'Completed', 'Returned'] as const;
@@ -20,6 +21,8 @@ export type StageKind = (typeof STAGE_KINDS)[number];
 export interface StageInput {
   kind: StageKind;
   title?: string | undefined;
+  /** Encord-style stage webhooks (annotate and complete stages only); absent: unchanged. */
+  webhooks?: string[] | undefined;
 }
 
 export interface NewProject {
@@ -62,6 +65,16 @@ export function validateStages(stages: StageInput[]): void {
       'invalid_workflow',
       `workflow stages must be [annotate, complete] or [annotate, review, complete] in that order; got [${kinds}].`,
     );
+  }
+  for (const s of stages) checkStageWebhooks(s.kind, s.webhooks);
+}
+
+async function applyStageWebhooks(ctx: Ctx, project: { id: number; title: string }, inputs: StageInput[]): Promise<void> {
+  if (!inputs.some((s) => s.webhooks !== undefined)) return;
+  const stages = await loadStages(ctx.trx, project.id);
+  for (const input of inputs) {
+    if (input.webhooks === undefined) continue;
+    await syncStageWebhooks(ctx, project, stages.find((s) => s.kind === input.kind)!, input.webhooks);
   }
 }
 
@@ -106,6 +119,7 @@ export async function createProject(ctx: Ctx, input: NewProject): Promise<Projec
     .execute();
   const snapshot = await projectSnapshot(ctx.trx, ctx.actor.org_id, row.id);
   await emit(ctx, { type: 'project.created', project_id: row.id, data: { project: snapshot }, after: snapshot });
+  await applyStageWebhooks(ctx, row, stages);
   return snapshot;
 }
 
@@ -147,6 +161,7 @@ export async function updateProject(ctx: Ctx, id: number, patch: ProjectPatch): 
 export async function deleteProject(ctx: Ctx, id: number): Promise<void> {
   requireRole(ctx.actor, CAN.manageProjects, 'delete projects');
   const before = await projectSnapshot(ctx.trx, ctx.actor.org_id, id);
+  await dropProjectStageWebhooks(ctx, before.workflow.stages.map((s) => s.id));
   // Children first; the event keeps the project's last state for receivers.
   await ctx.trx.deleteFrom('activity').where('project_id', '=', id).execute();
   await ctx.trx.deleteFrom('labels').where('project_id', '=', id).execute();
@@ -218,7 +233,7 @@ export async function listProjects(db: Db, orgId: number, q: PageQuery & { searc
   return toPage(rows, limit, projectView);
 }
 
-export async function getWorkflow(db: Db, orgId: number, projectId: number): Promise<{ project: number; stages: (StageView & { task_count: number })[] }> {
+export async function getWorkflow(db: Db, orgId: number, projectId: number): Promise<{ project: number; stages: (StageView & { task_count: number; webhooks: StageWebhookView[] })[] }> {
   await loadProject(db, orgId, projectId);
   const stages = await db
     .selectFrom('stages')
@@ -228,7 +243,8 @@ export async function getWorkflow(db: Db, orgId: number, projectId: number): Pro
     .groupBy(['stages.id', 'stages.stage_hash', 'stages.position', 'stages.kind', 'stages.title'])
     .orderBy('stages.position')
     .execute();
-  return { project: projectId, stages: stages.map((s) => ({ ...stageView(s), task_count: Number(s.task_count) })) };
+  const hooks = await stageWebhooks(db, stages.map((s) => s.id));
+  return { project: projectId, stages: stages.map((s) => ({ ...stageView(s), task_count: Number(s.task_count), webhooks: hooks.get(s.id) ?? [] })) };
 }
 
 /**
@@ -262,5 +278,6 @@ export async function replaceWorkflow(ctx: Ctx, projectId: number, stages: Stage
   await ctx.trx.updateTable('projects').set({ updated_at: ctx.now }).where('id', '=', projectId).execute();
   const after = await projectSnapshot(ctx.trx, ctx.actor.org_id, projectId);
   await emit(ctx, { type: 'project.updated', project_id: projectId, data: { project: after, changed: ['workflow'] }, before, after });
+  await applyStageWebhooks(ctx, after, stages);
   return getWorkflow(ctx.trx, ctx.actor.org_id, projectId);
 }

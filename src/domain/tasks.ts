@@ -19,6 +19,7 @@ export interface NewTask {
   data: Record<string, unknown>;
   meta?: Record<string, unknown> | undefined;
   assignee?: number | null | undefined;
+  reviewer?: number | null | undefined;
 }
 
 export async function importTasks(ctx: Ctx, projectId: number, tasks: NewTask[]): Promise<TaskView[]> {
@@ -26,11 +27,11 @@ export async function importTasks(ctx: Ctx, projectId: number, tasks: NewTask[])
   const project = await projectSnapshot(ctx.trx, ctx.actor.org_id, projectId);
   const stages = await loadStages(ctx.trx, projectId);
   const annotate = stages.find((s) => s.kind === 'annotate')!;
-  const assignees = [...new Set(tasks.map((t) => t.assignee).filter((a): a is number => typeof a === 'number'))];
+  const assignees = [...new Set(tasks.flatMap((t) => [t.assignee, t.reviewer]).filter((a): a is number => typeof a === 'number'))];
   if (assignees.length > 0) {
     const found = await ctx.trx.selectFrom('users').select('id').where('org_id', '=', ctx.actor.org_id).where('id', 'in', assignees).execute();
     const missing = assignees.find((a) => !found.some((f) => f.id === a));
-    if (missing !== undefined) throw notFound('user (assignee)', missing);
+    if (missing !== undefined) throw notFound('user (assignee or reviewer)', missing);
   }
   const rows = await ctx.trx
     .insertInto('tasks')
@@ -43,6 +44,7 @@ export async function importTasks(ctx: Ctx, projectId: number, tasks: NewTask[])
         meta: JSON.stringify(t.meta ?? {}),
         stage_id: annotate.id,
         assignee_id: t.assignee ?? null,
+        reviewer_id: t.reviewer ?? null,
         is_labeled: 0,
         import_id: 0,
         created_at: ctx.now,

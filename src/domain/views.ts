@@ -63,6 +63,7 @@ export interface TaskView {
   meta: Record<string, unknown>;
   stage: { id: number; kind: string; title: string };
   assignee: number | null;
+  reviewer: number | null;
   is_labeled: boolean;
   /** Tasks imported in one request share it (Label Studio: file_upload). */
   import_id: number;
@@ -79,6 +80,7 @@ export function taskView(t: Selectable<TaskTable>, stage: Selectable<StageTable>
     meta: JSON.parse(t.meta) as Record<string, unknown>,
     stage: { id: stage.id, kind: stage.kind, title: stage.title },
     assignee: t.assignee_id,
+    reviewer: t.reviewer_id,
     is_labeled: t.is_labeled === 1,
     import_id: t.import_id,
     created_at: iso(t.created_at),

@@ -93,6 +93,8 @@ function initial(dialect: DialectName): Migration {
         .addColumn('meta', 'text', (c) => c.notNull())
         .addColumn('stage_id', t.big, (c) => c.notNull().references('stages.id'))
         .addColumn('assignee_id', t.big)
+        // The reviewer assigned to the task (SuperAnnotate's QA); reviews may come from others.
+        .addColumn('reviewer_id', t.big)
         .addColumn('is_labeled', 'integer', (c) => c.notNull())
         // Tasks imported together share this id (Label Studio's file_upload).
         .addColumn('import_id', t.big, (c) => c.notNull())

@@ -65,6 +65,7 @@ export interface TaskTable {
   meta: string;
   stage_id: number;
   assignee_id: number | null;
+  reviewer_id: number | null;
   is_labeled: number;
   import_id: number;
   created_at: number;

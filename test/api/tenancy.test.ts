@@ -27,6 +27,9 @@ const BODIES: Record<string, unknown> = {
   'POST /v1/channels/{id}/test': undefined,
   'POST /v1/channels/{id}/recover': { since: '2020-01-01T00:00:00Z' },
   'POST /v1/deliveries/{id}/resend': undefined,
+  'POST /v1/webhooks': { url: 'http://127.0.0.1:9/b' },
+  'PATCH /v1/webhooks/{id}': { url: 'http://127.0.0.1:9/stolen' },
+  'POST /v1/pipelines': { name: 'b', trigger: { event: 'task.created' }, action: { type: 'send_webhook', request_url: 'http://127.0.0.1:9/b' } },
 };
 
 describe.each(DIALECTS)('organization isolation on %s', (dialect) => {
@@ -47,7 +50,9 @@ describe.each(DIALECTS)('organization isolation on %s', (dialect) => {
     const key = (await call('POST', '/v1/api-keys', { body: { name: 'a key' } })).body;
     const event = (await call('GET', '/v1/events?limit=1')).body.data[0];
     const delivery = (await call('GET', '/v1/deliveries?limit=1')).body.data[0];
-    ids = { project: project.id, task: task.id, label: label.id, user: user.id, key: key.id, event: event.id, notification: notification.id, channel: notification.channels[0].id, delivery: delivery.id };
+    const lsHook = (await call('POST', '/v1/webhooks', { body: { url: 'http://127.0.0.1:9/ls' } })).body;
+    const pipeline = (await call('POST', '/v1/pipelines', { body: { name: 'p', trigger: { event: 'task.created' }, action: { type: 'send_webhook', request_url: 'http://127.0.0.1:9/sa' } } })).body;
+    ids = { project: project.id, task: task.id, label: label.id, user: user.id, key: key.id, event: event.id, notification: notification.id, channel: notification.channels[0].id, delivery: delivery.id, webhook: lsHook.id, pipeline: pipeline.id };
     const doc = (await api.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
       Object.keys(ops).map((m) => ({ method: m.toUpperCase(), path })),
@@ -65,6 +70,8 @@ describe.each(DIALECTS)('organization isolation on %s', (dialect) => {
     if (path.startsWith('/v1/notifications/{id}')) return 'notification';
     if (path.startsWith('/v1/channels/{id}')) return 'channel';
     if (path.startsWith('/v1/deliveries/{id}')) return 'delivery';
+    if (path.startsWith('/v1/webhooks/{id}')) return 'webhook';
+    if (path.startsWith('/v1/pipelines/{id}')) return 'pipeline';
     throw new Error(`no resource known for ${path}; extend the tenancy test`);
   }
 
@@ -105,7 +112,7 @@ describe.each(DIALECTS)('organization isolation on %s', (dialect) => {
         const org = row.organization ?? row.org_id;
         if (org !== undefined) expect(org, r.path).toBe(api.b.id);
       }
-      if (['/v1/projects', '/v1/events', '/v1/notifications', '/v1/deliveries'].includes(r.path)) expect(rows).toEqual([]);
+      if (['/v1/projects', '/v1/events', '/v1/notifications', '/v1/deliveries', '/v1/webhooks', '/v1/pipelines'].includes(r.path)) expect(rows).toEqual([]);
     }
   });
 });

@@ -1,0 +1,250 @@
+// Two more ways of declaring webhooks, each a view of a notification with one channel:
+// - Label Studio's webhooks (seed 003; /v1/webhooks): url, headers, send_payload,
+//   send_for_all_actions, actions, is_active, project (absent: organization level).
+// - SuperAnnotate's pipeline "Send webhook" action (seed 004; /v1/pipelines): a trigger
+//   (with from/to filters for "project status updated") and a Request URL with an
+//   optional HMAC Secret.
+import type { Selectable } from 'kysely';
+import type { Db } from '../store/connect.js';
+import type { ChannelTable, NotificationTable } from '../store/schema.js';
+import { ACTION_EVENTS, type LsAction } from '../dialects/label-studio.js';
+import type { Ctx } from './context.js';
+import { AppError, notFound } from './errors.js';
+import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
+import {
+  createNotification,
+  deleteNotification,
+  updateChannel,
+  updateNotification,
+  type Trigger,
+  type WebhookConfig,
+} from './notifications.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+// ---------------------------------------------------------------- Label Studio
+
+export interface LsWebhookInput {
+  url: string;
+  project?: number | null | undefined;
+  headers?: Record<string, string> | undefined;
+  send_payload?: boolean | undefined;
+  send_for_all_actions?: boolean | undefined;
+  actions?: LsAction[] | undefined;
+  is_active?: boolean | undefined;
+}
+
+export interface LsWebhookView {
+  id: number;
+  organization: number;
+  project: number | null;
+  url: string;
+  send_payload: boolean;
+  send_for_all_actions: boolean;
+  headers: Record<string, string>;
+  is_active: boolean;
+  actions: LsAction[];
+  created_at: string;
+  updated_at: string;
+}
+
+interface LsConfig extends WebhookConfig {
+  ls_actions?: LsAction[];
+  ls_all?: boolean;
+}
+
+/** Label Studio disables a webhook after this many consecutive failures. */
+export const LS_MAX_FAILURES = Number(process.env.LABELCAST_LABEL_STUDIO_MAX_FAILURES ?? 50);
+
+function lsView(n: Selectable<NotificationTable>, c: Selectable<ChannelTable>): LsWebhookView {
+  const cfg = JSON.parse(c.config) as LsConfig;
+  const scope = JSON.parse(n.scope) as 'all' | number[];
+  return {
+    id: n.id,
+    organization: n.org_id,
+    project: scope === 'all' ? null : scope[0]!,
+    url: cfg.url,
+    send_payload: cfg.send_payload !== false,
+    send_for_all_actions: cfg.ls_all !== false,
+    // Label Studio returns the headers it was given; they are the user's own.
+    headers: cfg.headers,
+    is_active: n.active === 1 && c.active === 1 && c.disabled_at === null,
+    actions: cfg.ls_actions ?? [],
+    created_at: iso(n.created_at),
+    updated_at: iso(Math.max(n.updated_at, c.updated_at)),
+  };
+}
+
+function lsTriggers(all: boolean, actions: LsAction[], project: number | null | undefined): Trigger[] {
+  if (project != null && actions.some((a) => a === 'PROJECT_CREATED' || a === 'PROJECT_DELETED')) {
+    throw new AppError('validation_failed', 'PROJECT_CREATED and PROJECT_DELETED are sent to organization-level webhooks only; leave out project to receive them.');
+  }
+  if (all) return ['all'];
+  if (actions.length === 0) throw new AppError('validation_failed', 'actions must list at least one action when send_for_all_actions is false.');
+  return [...new Set(actions.flatMap((a) => ACTION_EVENTS[a]))];
+}
+
+async function loadLs(db: Db, orgId: number, id: number) {
+  const n = await db.selectFrom('notifications').selectAll().where('org_id', '=', orgId).where('id', '=', id).where('origin', '=', 'label-studio').executeTakeFirst();
+  if (!n) throw notFound('webhook', id);
+  const c = await db.selectFrom('channels').selectAll().where('notification_id', '=', id).orderBy('id').executeTakeFirstOrThrow();
+  return { n, c };
+}
+
+export async function createLsWebhook(ctx: Ctx, input: LsWebhookInput): Promise<LsWebhookView> {
+  const all = input.send_for_all_actions ?? true;
+  const actions = input.actions ?? [];
+  const created = await createNotification(
+    ctx,
+    {
+      title: `Label Studio webhook ${input.url}`,
+      scope: { projects: input.project != null ? [input.project] : 'all' },
+      triggers: lsTriggers(all, actions, input.project),
+      active: input.is_active ?? true,
+      channels: [
+        {
+          type: 'webhook',
+          url: input.url,
+          dialect: 'label-studio',
+          headers: input.headers ?? {},
+          send_payload: input.send_payload ?? true,
+          disable_after_failures: LS_MAX_FAILURES,
+        },
+      ],
+    },
+    { origin: 'label-studio' },
+  );
+  await rememberActions(ctx, created.channels[0]!.id, all, actions);
+  const { n, c } = await loadLs(ctx.trx, ctx.actor.org_id, created.id);
+  return lsView(n, c);
+}
+
+async function rememberActions(ctx: Ctx, channelId: number, all: boolean, actions: LsAction[]): Promise<void> {
+  const c = await ctx.trx.selectFrom('channels').select('config').where('id', '=', channelId).executeTakeFirstOrThrow();
+  const cfg = JSON.parse(c.config) as LsConfig;
+  await ctx.trx.updateTable('channels').set({ config: JSON.stringify({ ...cfg, ls_actions: actions, ls_all: all }) }).where('id', '=', channelId).execute();
+}
+
+export async function updateLsWebhook(ctx: Ctx, id: number, patch: Partial<LsWebhookInput>): Promise<LsWebhookView> {
+  const { n, c } = await loadLs(ctx.trx, ctx.actor.org_id, id);
+  const cfg = JSON.parse(c.config) as LsConfig;
+  const scope = JSON.parse(n.scope) as 'all' | number[];
+  const project = patch.project !== undefined ? patch.project : scope === 'all' ? null : scope[0];
+  const all = patch.send_for_all_actions ?? cfg.ls_all !== false;
+  const actions = patch.actions ?? cfg.ls_actions ?? [];
+  await updateNotification(ctx, id, {
+    scope: { projects: project != null ? [project] : 'all' },
+    triggers: lsTriggers(all, actions, project),
+    ...(patch.is_active !== undefined ? { active: patch.is_active } : {}),
+  });
+  await updateChannel(ctx, c.id, {
+    ...(patch.url !== undefined ? { url: patch.url } : {}),
+    ...(patch.headers !== undefined ? { headers: patch.headers } : {}),
+  });
+  const after = await ctx.trx.selectFrom('channels').select('config').where('id', '=', c.id).executeTakeFirstOrThrow();
+  const next = { ...(JSON.parse(after.config) as LsConfig), ls_actions: actions, ls_all: all, ...(patch.send_payload !== undefined ? { send_payload: patch.send_payload } : {}) };
+  // Re-activating a webhook clears an automatic disable, as Label Studio does.
+  const reenable = patch.is_active === true ? { disabled_at: null, disabled_reason: null, failure_streak: 0, first_failure_at: null, active: 1 } : {};
+  await ctx.trx.updateTable('channels').set({ config: JSON.stringify(next), ...reenable, updated_at: ctx.now }).where('id', '=', c.id).execute();
+  const fresh = await loadLs(ctx.trx, ctx.actor.org_id, id);
+  return lsView(fresh.n, fresh.c);
+}
+
+export async function getLsWebhook(db: Db, orgId: number, id: number): Promise<LsWebhookView> {
+  const { n, c } = await loadLs(db, orgId, id);
+  return lsView(n, c);
+}
+
+export async function listLsWebhooks(db: Db, orgId: number, q: PageQuery & { project?: number | undefined }): Promise<Page<LsWebhookView>> {
+  const limit = pageLimit(q);
+  let query = db.selectFrom('notifications').selectAll().where('org_id', '=', orgId).where('origin', '=', 'label-studio').where('id', '>', decodeCursor(q.cursor));
+  // A Label Studio webhook is scoped to one project or to all: its scope is "[id]" or "all".
+  if (q.project !== undefined) query = query.where('scope', '=', JSON.stringify([q.project]));
+  const rows = await query.orderBy('id').limit(limit + 1).execute();
+  const channels = rows.length ? await db.selectFrom('channels').selectAll().where('notification_id', 'in', rows.map((r) => r.id)).execute() : [];
+  return toPage(rows, limit, (n) => lsView(n, channels.find((c) => c.notification_id === n.id)!));
+}
+
+export async function deleteLsWebhook(ctx: Ctx, id: number): Promise<void> {
+  await loadLs(ctx.trx, ctx.actor.org_id, id);
+  await deleteNotification(ctx, id);
+}
+
+// ---------------------------------------------------------------- SuperAnnotate
+
+export interface PipelineInput {
+  name: string;
+  project?: number | null | undefined;
+  trigger: { event: string; from?: string[] | undefined; to?: string[] | undefined };
+  action: { type: 'send_webhook'; request_url: string; secret?: string | undefined };
+  is_active?: boolean | undefined;
+}
+
+export interface PipelineView {
+  id: number;
+  name: string;
+  project: number | null;
+  trigger: { event: string; from?: string[]; to?: string[] };
+  action: { type: 'send_webhook'; request_url: string; signed: boolean; channel: number };
+  is_active: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+function pipelineView(n: Selectable<NotificationTable>, c: Selectable<ChannelTable>): PipelineView {
+  const scope = JSON.parse(n.scope) as 'all' | number[];
+  const [t] = JSON.parse(n.triggers) as Trigger[];
+  return {
+    id: n.id,
+    name: n.title,
+    project: scope === 'all' ? null : scope[0]!,
+    trigger: typeof t === 'string' ? { event: t } : (t as PipelineView['trigger']),
+    action: { type: 'send_webhook', request_url: (JSON.parse(c.config) as WebhookConfig).url, signed: c.secret !== null, channel: c.id },
+    is_active: n.active === 1,
+    created_at: iso(n.created_at),
+    updated_at: iso(n.updated_at),
+  };
+}
+
+async function loadPipeline(db: Db, orgId: number, id: number) {
+  const n = await db.selectFrom('notifications').selectAll().where('org_id', '=', orgId).where('id', '=', id).where('origin', '=', 'superannotate').executeTakeFirst();
+  if (!n) throw notFound('pipeline', id);
+  const c = await db.selectFrom('channels').selectAll().where('notification_id', '=', id).orderBy('id').executeTakeFirstOrThrow();
+  return { n, c };
+}
+
+export async function createPipeline(ctx: Ctx, input: PipelineInput): Promise<PipelineView> {
+  const t = input.trigger;
+  const trigger: Trigger = t.from || t.to ? { event: t.event, ...(t.from ? { from: t.from } : {}), ...(t.to ? { to: t.to } : {}) } : t.event;
+  const created = await createNotification(
+    ctx,
+    {
+      title: input.name,
+      scope: { projects: input.project != null ? [input.project] : 'all' },
+      triggers: [trigger],
+      active: input.is_active ?? true,
+      // Seed 004: concurrency limit 32, 30 s timeout, 2xx success (the defaults).
+      channels: [{ type: 'webhook', url: input.action.request_url, dialect: 'superannotate', max_in_flight: 32, ...(input.action.secret ? { secret: input.action.secret } : {}) }],
+    },
+    { origin: 'superannotate' },
+  );
+  const { n, c } = await loadPipeline(ctx.trx, ctx.actor.org_id, created.id);
+  return pipelineView(n, c);
+}
+
+export async function getPipeline(db: Db, orgId: number, id: number): Promise<PipelineView> {
+  const { n, c } = await loadPipeline(db, orgId, id);
+  return pipelineView(n, c);
+}
+
+export async function listPipelines(db: Db, orgId: number, q: PageQuery): Promise<Page<PipelineView>> {
+  const limit = pageLimit(q);
+  const rows = await db.selectFrom('notifications').selectAll().where('org_id', '=', orgId).where('origin', '=', 'superannotate').where('id', '>', decodeCursor(q.cursor)).orderBy('id').limit(limit + 1).execute();
+  const channels = rows.length ? await db.selectFrom('channels').selectAll().where('notification_id', 'in', rows.map((r) => r.id)).execute() : [];
+  return toPage(rows, limit, (n) => pipelineView(n, channels.find((c) => c.notification_id === n.id)!));
+}
+
+export async function deletePipeline(ctx: Ctx, id: number): Promise<void> {
+  await loadPipeline(ctx.trx, ctx.actor.org_id, id);
+  await deleteNotification(ctx, id);
+}
