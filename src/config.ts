@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { parseAllowlist, type TargetPolicy } from './channels/targets.js';
 import { loadDeliverySettings, type DeliverySettings } from './delivery/settings.js';
+import { loadMessagingSettings, type MessagingSettings } from './channels/messaging-settings.js';
 
 export type Role = 'api' | 'worker' | 'all';
 
@@ -17,7 +18,7 @@ export interface Config {
   role: Role;
   targets: TargetPolicy;
   delivery: DeliverySettings;
-  publicUrl: string | undefined;
+  messaging: MessagingSettings;
 }
 
 export class ConfigError extends Error {}
@@ -34,9 +35,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: { port?:
   if (role !== 'api' && role !== 'worker' && role !== 'all') throw new ConfigError(`--role must be api, worker or all; got '${role}'.`);
   let targets: TargetPolicy;
   let delivery: DeliverySettings;
+  let messaging: MessagingSettings;
   try {
     targets = { allowPrivate: env.LABELCAST_ALLOW_PRIVATE_TARGETS === 'true', allowlist: parseAllowlist(env.LABELCAST_ALLOWED_TARGETS) };
     delivery = loadDeliverySettings(env);
+    messaging = loadMessagingSettings(env);
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
@@ -60,7 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: { port?:
     role,
     targets,
     delivery,
-    publicUrl: env.LABELCAST_PUBLIC_URL || undefined,
+    messaging,
   };
 }
 

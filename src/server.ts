@@ -8,6 +8,7 @@ import { bootstrap } from './domain/organizations.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { createMetrics } from './delivery/metrics.js';
 import { pruneOnce } from './delivery/retention.js';
+import { Scheduler } from './schedule/scheduler.js';
 import { openStore, type Store } from './store/connect.js';
 
 export interface Running {
@@ -36,7 +37,8 @@ export async function startServer(config: Config, out: (line: string) => void = 
   }
   const worker = config.role !== 'api';
   let dispatcher: Dispatcher | null = null;
-  const svc: Services = { store, targets: config.targets, delivery: config.delivery, wake: () => dispatcher?.wake() };
+  let scheduler: Scheduler | null = null;
+  const svc: Services = { store, targets: config.targets, delivery: config.delivery, messaging: config.messaging, wake: () => dispatcher?.wake() };
   const metrics = createMetrics(store);
   const app = await buildApp({
     svc,
@@ -52,6 +54,8 @@ export async function startServer(config: Config, out: (line: string) => void = 
   if (worker) {
     dispatcher = new Dispatcher({ svc, metrics, log: app.log });
     await dispatcher.start();
+    scheduler = new Scheduler(svc, app.log);
+    scheduler.start();
     const prune = async () => {
       try {
         const r = await pruneOnce(store, Date.now() - config.delivery.retentionMs, { stop: () => stopRetention });
@@ -78,6 +82,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
       stopRetention = true;
       if (retentionTimer) clearTimeout(retentionTimer);
       await app.close();
+      await scheduler?.stop();
       await dispatcher?.stop(Math.min(config.delivery.timeoutMs, 10_000));
       await store.close();
     },

@@ -17,6 +17,9 @@ import { eventRoutes } from './routes/events.js';
 import { storeFailure } from '../store/failures.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { vendorWebhookRoutes } from './routes/vendor-webhooks.js';
+import { messagingRoutes } from './routes/messaging.js';
+import { completeInstall } from '../domain/slack.js';
+import { Type } from '@sinclair/typebox';
 import type { Metrics } from '../delivery/metrics.js';
 import { sql } from 'kysely';
 
@@ -145,7 +148,21 @@ export async function buildApp(opts: AppOptions): Promise<Api> {
     await v1.register(eventRoutes, { svc: opts.svc });
     await v1.register(notificationRoutes, { svc: opts.svc });
     await v1.register(vendorWebhookRoutes, { svc: opts.svc });
+    await v1.register(messagingRoutes, { svc: opts.svc });
   }, { prefix: '/v1' });
+
+  // Slack redirects the person's browser here after they approve the workspace: no API key
+  // comes with it; the signed, expiring state says who asked.
+  app.get('/v1/slack/oauth/callback', {
+    schema: { hide: true, querystring: Type.Object({ code: Type.Optional(Type.String({ maxLength: 500 })), state: Type.Optional(Type.String({ maxLength: 1000 })), error: Type.Optional(Type.String({ maxLength: 200 })) }) },
+  }, async (req, reply) => {
+    const q = req.query as { code?: string; state?: string; error?: string };
+    if (q.error || !q.code || !q.state) {
+      return reply.status(400).type('text/html').send(`<p>Slack did not connect${q.error ? `: ${q.error.replace(/[<>&]/g, '')}` : ''}. Start again from GET /v1/slack/install.</p>`);
+    }
+    const done = await completeInstall(opts.svc.store, opts.svc.messaging, q.code, q.state);
+    return reply.type('text/html').send(`<p>Connected the Slack workspace <b>${done.team.replace(/[<>&]/g, '')}</b> (${done.channels} channels). You can close this page; its channels are listed at GET /v1/slack/channels.</p>`);
+  });
 
   return app;
 }

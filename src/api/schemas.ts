@@ -1,6 +1,6 @@
 // JSON schemas (TypeBox) of every request and response. They validate input, shape the
 // serialized output, and are the OpenAPI document at /openapi.json: one source for all three.
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ROLES } from '../domain/context.js';
 import { EVENT_TYPES } from '../domain/events.js';
 import { MAX_LIMIT } from '../domain/paging.js';
@@ -247,8 +247,18 @@ export const Scope = Type.Object(
   strict,
 );
 export const TriggerName = literalUnion(['all', ...EVENT_TYPES] as const);
+export const DigestTrigger = Type.Object(
+  {
+    cron: Type.Optional(Type.String({ maxLength: 100, description: '5-field cron; default "0 17 * * *" (daily at 17:00)' })),
+    tz: Type.Optional(Type.String({ maxLength: 64, description: 'IANA time zone of the cron; default UTC' })),
+    window_hours: Type.Optional(Type.Integer({ minimum: 1, maximum: 24 * 31, description: 'Hours covered, ending at each run; default 24' })),
+    send_empty: Type.Optional(Type.Boolean({ description: 'Send a digest with no activity; default false' })),
+  },
+  strict,
+);
 export const Trigger = Type.Union([
   TriggerName,
+  Type.Object({ digest: DigestTrigger }, { ...strict, description: 'The "Full digest" trigger' }),
   Type.Object(
     {
       event: literalUnion(EVENT_TYPES),
@@ -272,6 +282,28 @@ export const WebhookChannelInput = Type.Object(
   },
   strict,
 );
+export const EmailChannelInput = Type.Object(
+  {
+    type: literalUnion(['email'] as const),
+    recipients: Type.Array(Type.String({ format: 'email', maxLength: 254 }), { minItems: 1, maxItems: 50 }),
+    active: Type.Optional(Type.Boolean()),
+  },
+  strict,
+);
+export const SlackChannelInput = Type.Object(
+  {
+    type: literalUnion(['slack'] as const),
+    webhook_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'A Slack incoming-webhook URL' })),
+    channel: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A channel id from GET /v1/slack/channels' })),
+    active: Type.Optional(Type.Boolean()),
+  },
+  strict,
+);
+// Discriminated by "type"; ajv reports the branch's own error through the discriminator.
+export const ChannelInput = Type.Unsafe<Static<typeof WebhookChannelInput> | Static<typeof EmailChannelInput> | Static<typeof SlackChannelInput>>({
+  oneOf: [WebhookChannelInput, EmailChannelInput, SlackChannelInput],
+  discriminator: { propertyName: 'type' },
+});
 export const ChannelPatch = Type.Object(
   {
     url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
@@ -285,12 +317,14 @@ export const ChannelPatch = Type.Object(
 export const Channel = Type.Object({
   id: Id,
   notification: Id,
-  type: Type.String(),
-  url: Type.String(),
-  dialect: Type.String(),
-  headers: Type.Record(Type.String(), Type.String()),
-  send_payload: Type.Boolean(),
-  signed: Type.Boolean(),
+  type: Type.String({ description: 'webhook, email or slack' }),
+  url: Type.Optional(Type.String()),
+  dialect: Type.Optional(Type.String()),
+  headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+  send_payload: Type.Optional(Type.Boolean()),
+  signed: Type.Optional(Type.Boolean()),
+  recipients: Type.Optional(Type.Array(Type.String())),
+  slack: Type.Optional(Type.Object({ via: Type.String(), channel: Type.Union([Type.String(), Type.Null()]), channel_name: Type.Union([Type.String(), Type.Null()]), team: Type.Union([Type.String(), Type.Null()]) })),
   active: Type.Boolean(),
   max_in_flight: Type.Integer(),
   disable_after_failures: Type.Union([Type.Integer(), Type.Null()]),
@@ -312,7 +346,7 @@ export const NewNotification = Type.Object(
     scope: Type.Optional(Scope),
     triggers: Type.Array(Trigger, { minItems: 1, maxItems: 50 }),
     active: Type.Optional(Type.Boolean()),
-    channels: Type.Optional(Type.Array(WebhookChannelInput, { maxItems: 50 })),
+    channels: Type.Optional(Type.Array(ChannelInput, { maxItems: 50 })),
   },
   strict,
 );
@@ -331,7 +365,13 @@ const notificationFields = {
   title: Type.String(),
   description: Type.String(),
   scope: Type.Object({ projects: Type.Union([Type.Literal('all'), Type.Array(Id)]) }),
-  triggers: Type.Array(Type.Union([Type.String(), Type.Object({ event: Type.String(), from: Type.Optional(Type.Array(Type.String())), to: Type.Optional(Type.Array(Type.String())) })])),
+  triggers: Type.Array(
+    Type.Union([
+      Type.String(),
+      Type.Object({ event: Type.String(), from: Type.Optional(Type.Array(Type.String())), to: Type.Optional(Type.Array(Type.String())) }),
+      Type.Object({ digest: Type.Object({ cron: Type.Optional(Type.String()), tz: Type.Optional(Type.String()), window_hours: Type.Optional(Type.Integer()), send_empty: Type.Optional(Type.Boolean()) }) }),
+    ]),
+  ),
   active: Type.Boolean(),
   origin: Type.String({ description: 'How it was declared: notification, stage, label-studio or superannotate' }),
   stage_id: Type.Union([Id, Type.Null()]),

@@ -12,6 +12,7 @@ const addFormats = (addFormatsModule as unknown as { default?: typeof addFormats
 function makeAjv(coerce: boolean): Ajv {
   const ajv = new Ajv({
     coerceTypes: coerce ? 'array' : false,
+    discriminator: true,
     removeAdditional: false,
     useDefaults: true,
     allErrors: false,

@@ -21,6 +21,12 @@ import { maskHeaders, type WebhookConfig } from '../domain/notifications.js';
 import type { ChannelTable, DeliveryTable } from '../store/schema.js';
 import { claimDue, nextDueAt, releaseExpired, releaseOwn } from '../store/deliveries.js';
 import type { Metrics } from './metrics.js';
+import { createEmailSender, type EmailSender } from '../channels/email.js';
+import { batchEmail, describeEvent, digestEmail, digestSlack, eventSlack, type DigestInput, type Email, type ProjectRef, type SlackMessage } from '../channels/messages.js';
+import { projectLink } from '../channels/messaging-settings.js';
+import { postSlack, slackRequest, type SlackTarget } from '../channels/slack.js';
+import type { DigestPayload } from '../schedule/digests.js';
+import type { EmailConfig, SlackConfig } from '../domain/notifications.js';
 import { decide } from './retry.js';
 
 export const USER_AGENT = 'Labelcast-Webhooks/0.1';
@@ -53,6 +59,31 @@ export interface DispatcherOptions {
   workerId?: string;
 }
 
+/** The message a delivery without an event carries: a digest, an email batch, or a ping. */
+function syntheticEvent(d: Selectable<DeliveryTable>): CanonicalEvent | null {
+  const payload = JSON.parse(d.payload ?? 'null') as (Record<string, unknown> & { kind?: string }) | null;
+  if (!payload) return null;
+  if (payload.kind === 'digest' || payload.kind === 'email_batch') {
+    const p = payload as Record<string, any>;
+    return {
+      // Stable across retries (webhook-id, uid): derived from the window's dedupe key.
+      id: stableId(d.dedupe_key ?? String(d.id)),
+      type: payload.kind === 'digest' ? 'digest' : 'email.batch',
+      occurred_at: payload.kind === 'digest' ? p.window.end : new Date(p.window_end).toISOString(),
+      org_id: d.org_id,
+      project_id: null,
+      actor: { user_id: 0, email: 'labelcast', api_key_id: null },
+      data: payload.kind === 'digest' ? { notification: p.notification, window: p.window, projects_stats: p.projects_stats } : payload,
+    };
+  }
+  return payload as unknown as CanonicalEvent;
+}
+
+function stableId(key: string): string {
+  const h = crypto.createHash('sha256').update(key).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
 function chunks<T>(list: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
@@ -65,6 +96,7 @@ export class Dispatcher {
   private readonly metrics: Metrics;
   private readonly log: Logger;
   private readonly sender: WebhookSender;
+  private readonly email: EmailSender;
   private readonly inFlight = new Map<number, Job>();
   private readonly pending: Completion[] = [];
   private flushing: Promise<void> | null = null;
@@ -82,6 +114,7 @@ export class Dispatcher {
     this.log = o.log;
     this.workerId = o.workerId ?? `w-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
     const d = o.svc.delivery;
+    this.email = createEmailSender({ smtpUrl: o.svc.messaging.smtpUrl, from: o.svc.messaging.emailFrom, store: o.svc.store, timeoutMs: d.timeoutMs });
     this.sender = createWebhookSender({ policy: o.svc.targets, timeoutMs: d.timeoutMs, responseBodyLimit: d.responseBodyLimit, userAgent: USER_AGENT, proxyUrl: d.proxyUrl });
   }
 
@@ -170,7 +203,7 @@ export class Dispatcher {
     const context = await this.loadContext(deliveries, channels, events);
     for (const delivery of deliveries) {
       const channel = channels.get(delivery.channel_id);
-      const event = delivery.event_id ? events.get(delivery.event_id) : (JSON.parse(delivery.payload ?? 'null') as CanonicalEvent | null);
+      const event = delivery.event_id ? events.get(delivery.event_id) : syntheticEvent(delivery);
       if (!channel || !event) {
         // Its channel or event was deleted between claim and load: nothing to send.
         await releaseOwn(this.svc.store, this.workerId, [delivery.id], Date.now());
@@ -202,7 +235,7 @@ export class Dispatcher {
       const ev = d.event_id ? events.get(d.event_id) : undefined;
       if (!c || !ev) continue;
       const name = (JSON.parse(c.config) as WebhookConfig).dialect;
-      if ((name === 'label-studio' || name === 'encord') && ev.project_id !== null) {
+      if ((c.kind !== 'webhook' || name === 'label-studio' || name === 'encord') && ev.project_id !== null) {
         projectIds.add(ev.project_id);
         orgOf.set(ev.project_id, ev.org_id);
       }
@@ -224,8 +257,32 @@ export class Dispatcher {
   }
 
   private async send(job: Job): Promise<void> {
-    const cfg = JSON.parse(job.channel.config) as WebhookConfig;
     const startedAt = Date.now();
+    let out: { url: string; headers: Record<string, string>; body: string; result: SendResult };
+    try {
+      out =
+        job.channel.kind === 'email' ? await this.sendEmail(job) : job.channel.kind === 'slack' ? await this.sendSlack(job) : await this.sendWebhook(job, startedAt);
+    } catch (err) {
+      // Composing the message failed (its data went missing meanwhile): a failed attempt,
+      // recorded and retried like any other, never an unhandled rejection.
+      const message = (err as Error).message ?? String(err);
+      out = { url: job.channel.kind, headers: {}, body: '', result: { ok: false, status: null, responseBody: null, latencyMs: 0, errorKind: 'other', errorMessage: message, retryAfterMs: null } };
+    }
+    const result = out.result;
+    if (job.abort.signal.aborted && this.stopping) {
+      // Shutdown cut this request short: not an attempt; hand the lease back.
+      this.inFlight.delete(job.delivery.id);
+      await releaseOwn(this.svc.store, this.workerId, [job.delivery.id], Date.now()).catch((err) => this.log.error({ err }, 'could not release a lease'));
+      return;
+    }
+    this.metrics.latency.observe(result.latencyMs / 1000);
+    this.metrics.attempts.inc({ outcome: result.ok ? 'success' : 'failure', error_kind: result.errorKind ?? '' });
+    this.pending.push({ job, url: out.url, headers: out.headers, body: out.body, startedAt, result });
+    this.scheduleFlush();
+  }
+
+  private async sendWebhook(job: Job, startedAt: number) {
+    const cfg = JSON.parse(job.channel.config) as WebhookConfig;
     const secrets = [job.channel.secret, job.channel.previous_secret_until !== null && job.channel.previous_secret_until > startedAt ? job.channel.previous_secret : null].filter(
       (s): s is string => s !== null,
     );
@@ -241,16 +298,71 @@ export class Dispatcher {
     });
     const headers = { ...cfg.headers, ...rendered.headers };
     const result = await this.sender.send(cfg.url, headers, rendered.body, job.abort.signal);
-    if (job.abort.signal.aborted && this.stopping) {
-      // Shutdown cut this request short: not an attempt; hand the lease back.
-      this.inFlight.delete(job.delivery.id);
-      await releaseOwn(this.svc.store, this.workerId, [job.delivery.id], Date.now()).catch((err) => this.log.error({ err }, 'could not release a lease'));
-      return;
+    return { url: cfg.url, headers, body: rendered.body, result };
+  }
+
+  private projectRef(p: { id: number; title: string; project_hash: string }): ProjectRef {
+    return { id: p.id, title: p.title, link: projectLink(this.svc.messaging, p) };
+  }
+
+  private async digestInput(payload: DigestPayload): Promise<DigestInput> {
+    const hashes = payload.projects_stats.map((p) => p.project_hash);
+    const rows = hashes.length ? await this.svc.store.db.selectFrom('projects').select(['id', 'title', 'project_hash']).where('project_hash', 'in', hashes).execute() : [];
+    return { title: payload.notification.title, window: payload.window, projects_stats: payload.projects_stats, projects: new Map(rows.map((r) => [r.project_hash, this.projectRef(r)])) };
+  }
+
+  private eventText(ev: CanonicalEvent, context: RenderContext) {
+    const p = ev.project_id !== null ? context.projects.get(ev.project_id) : undefined;
+    return describeEvent(ev, p ? this.projectRef(p) : null);
+  }
+
+  private async sendEmail(job: Job) {
+    const ev = job.event;
+    let to: string[];
+    let mail: Email;
+    if (ev.type === 'email.batch') {
+      const recipient = String(ev.data.recipient);
+      const items = await this.svc.store.db.selectFrom('email_items').select('event_id').where('batch_id', '=', job.delivery.id).orderBy('id').execute();
+      const ids = [...new Set(items.map((i) => i.event_id))];
+      const events: CanonicalEvent[] = [];
+      for (const part of chunks(ids, 500)) events.push(...(await this.svc.store.db.selectFrom('events').selectAll().where('id', 'in', part).orderBy('seq').execute()).map(eventFromRow));
+      if (events.length === 0) throw new Error('the events of this email were pruned before it was sent');
+      const projectIds = [...new Set(events.map((e) => e.project_id).filter((p): p is number => p !== null))];
+      const projects = projectIds.length ? await this.svc.store.db.selectFrom('projects').select(['id', 'title', 'project_hash']).where('id', 'in', projectIds).execute() : [];
+      const refs = new Map(projects.map((p) => [p.id, this.projectRef(p)]));
+      mail = batchEmail(events.map((e) => ({ ev: e, text: describeEvent(e, e.project_id !== null ? (refs.get(e.project_id) ?? null) : null) })));
+      to = [recipient];
+    } else {
+      to = (JSON.parse(job.channel.config) as EmailConfig).recipients;
+      if (ev.type === 'digest') mail = digestEmail(await this.digestInput(ev.data as unknown as DigestPayload));
+      else {
+        const text = this.eventText(ev, job.context);
+        mail = ev.type === 'ping' ? { subject: 'Labelcast test message', text: `${String(ev.data.message)}\n`, html: `<p>${String(ev.data.message)}</p>` } : batchEmail([{ ev, text }]);
+      }
     }
-    this.metrics.latency.observe(result.latencyMs / 1000);
-    this.metrics.attempts.inc({ outcome: result.ok ? 'success' : 'failure', error_kind: result.errorKind ?? '' });
-    this.pending.push({ job, url: cfg.url, headers, body: rendered.body, startedAt, result });
-    this.scheduleFlush();
+    const result = await this.email.send({ ...mail, to }, { orgId: job.delivery.org_id, deliveryId: job.delivery.id });
+    return { url: this.email.target, headers: { to: to.join(', '), subject: mail.subject }, body: mail.text, result };
+  }
+
+  private async sendSlack(job: Job) {
+    const cfg = JSON.parse(job.channel.config) as SlackConfig;
+    const ev = job.event;
+    const msg: SlackMessage =
+      ev.type === 'digest'
+        ? digestSlack(await this.digestInput(ev.data as unknown as DigestPayload))
+        : ev.type === 'ping'
+          ? { text: String(ev.data.message), blocks: [{ type: 'section', text: { type: 'mrkdwn', text: String(ev.data.message) } }] }
+          : eventSlack(this.eventText(ev, job.context));
+    let target: SlackTarget;
+    if (cfg.via === 'webhook') target = { via: 'webhook', url: cfg.url };
+    else {
+      const conn = await this.svc.store.db.selectFrom('slack_connections').select('bot_token').where('id', '=', cfg.connection_id).executeTakeFirst();
+      if (!conn) throw new Error('the Slack workspace of this channel was disconnected; connect it again');
+      target = { via: 'bot', token: conn.bot_token, channel: cfg.channel_id };
+    }
+    const req = slackRequest(target, msg, this.svc.messaging.slackApiUrl);
+    const result = await postSlack(this.sender, req, job.abort.signal);
+    return { url: req.shownUrl, headers: req.headers, body: req.body, result };
   }
 
   private scheduleFlush(): void {
@@ -368,5 +480,6 @@ export class Dispatcher {
     while (this.inFlight.size > 0 || this.flushing) await new Promise((r) => setTimeout(r, 10));
     await this.unlisten?.();
     await this.sender.close();
+    await this.email.close();
   }
 }

@@ -22,6 +22,10 @@ export interface DeliverySettings {
   pollMs: number;
   /** Events, deliveries and attempts older than this are pruned. */
   retentionMs: number;
+  /** Emails to one recipient are collected for this long and sent as one (seed 000: 5 min). */
+  emailWindowMs: number;
+  /** How often the scheduler looks for closed email windows and due digests. */
+  scheduleTickMs: number;
   /** The Encord envelope's "source" field; Encord itself always sends "Encord". */
   encordSource: string;
   /** An HTTP(S) proxy all webhook traffic leaves through (fixed egress for allow-lists). */
@@ -73,6 +77,8 @@ export function loadDeliverySettings(env: NodeJS.ProcessEnv = process.env): Deli
     workerConcurrency: int('LABELCAST_WORKER_CONCURRENCY', 256, 1, 100_000),
     pollMs: d('LABELCAST_POLL_INTERVAL', '1s'),
     retentionMs: d('LABELCAST_RETENTION', '30d'),
+    emailWindowMs: d('LABELCAST_EMAIL_WINDOW', '5m'),
+    scheduleTickMs: d('LABELCAST_SCHEDULE_TICK', '5s'),
     encordSource: env.LABELCAST_ENCORD_SOURCE || 'Encord',
     proxyUrl: proxy(env.LABELCAST_HTTP_PROXY),
   };

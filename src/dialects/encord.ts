@@ -9,6 +9,7 @@ import { renderStandardBody, standardHeaders } from './standard.js';
 const TYPES: Record<string, string> = {
   'task.submitted': 'task_submitted_event',
   'task.completed': 'task_completed_event',
+  digest: 'digest_event',
 };
 
 /** "2026-11-23T07:01:20.799Z" -> "2026-11-23T07:01:20.799000+00:00" */
@@ -36,7 +37,9 @@ export const encord: Dialect = {
       const task = event.data.task as { data_hash: string };
       const labels = (event.data.labels as { label_hash: string }[] | undefined) ?? [];
       const payload =
-        event.type === 'task.submitted'
+        event.type === 'digest'
+          ? { projects_stats: event.data.projects_stats }
+          : event.type === 'task.submitted'
           ? { project_hash: projectHash(input), data_hashes: [task.data_hash], label_hashes: labels.map((l) => l.label_hash) }
           : { label_hash: labels[0]?.label_hash ?? null, project_hash: projectHash(input), data_hash: task.data_hash };
       body = JSON.stringify({

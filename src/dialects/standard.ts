@@ -28,7 +28,7 @@ export function standardHeaders(id: string, sentAtMs: number, body: string, secr
 
 export function renderStandardBody(ev: CanonicalEvent): string {
   // A ping's data is its own; an event's is its data plus who, where and the snapshots.
-  const data = ev.type === 'ping' ? ev.data : standardData(ev);
+  const data = ev.type === 'ping' || ev.type === 'digest' ? ev.data : standardData(ev);
   return JSON.stringify({ type: ev.type, timestamp: ev.occurred_at, data });
 }
 

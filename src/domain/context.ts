@@ -3,6 +3,7 @@
 // together; work that must wait for the commit (waking the dispatcher) goes in afterCommit.
 import type { TargetPolicy } from '../channels/targets.js';
 import type { DeliverySettings } from '../delivery/settings.js';
+import type { MessagingSettings } from '../channels/messaging-settings.js';
 import type { Store, Tx } from '../store/connect.js';
 
 export type Role = 'admin' | 'manager' | 'annotator' | 'reviewer';
@@ -21,6 +22,7 @@ export interface Services {
   store: Store;
   targets: TargetPolicy;
   delivery: DeliverySettings;
+  messaging: MessagingSettings;
   /** Tells this process's dispatcher (and, on PostgreSQL, the others) that work is due. */
   wake(): void;
 }

@@ -8,6 +8,8 @@ export const ERROR_CATALOGUE = {
   invalid_cursor: { status: 400, summary: 'The paging cursor was not one this API returned.' },
   target_not_allowed: { status: 400, summary: 'The webhook URL points at a private, loopback or reserved address and private targets are not allowed.' },
   invalid_workflow: { status: 400, summary: 'A workflow must be annotate, then at most one review, then complete.' },
+  slack_not_configured: { status: 409, summary: 'Slack sign-in needs SLACK_CLIENT_ID and SLACK_CLIENT_SECRET on the server.' },
+  slack_error: { status: 502, summary: 'Slack refused a request (the message says which and why).' },
   unauthorized: { status: 401, summary: 'No API key, or an unknown one, was sent in Authorization: Bearer.' },
   forbidden: { status: 403, summary: "The API key's role may not do this." },
   not_found: { status: 404, summary: 'No such resource in this organization.' },

@@ -35,8 +35,8 @@ export interface EventActor {
 
 export interface CanonicalEvent {
   id: string;
-  /** 'ping' only for test messages, which are not stored as events. */
-  type: EventType | 'ping';
+  /** Also, for messages that are not stored events: 'ping' (tests), 'digest', 'email.batch'. */
+  type: EventType | 'ping' | 'digest' | 'email.batch';
   occurred_at: string;
   org_id: number;
   project_id: number | null;

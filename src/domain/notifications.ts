@@ -7,6 +7,7 @@ import { sql, type Selectable } from 'kysely';
 import { literalRefusal } from '../channels/targets.js';
 import { signalWork } from '../routing/route.js';
 import { dialect as dialectOf, type DialectName } from '../dialects/index.js';
+import { nextFire } from '../schedule/cron.js';
 import type { Db } from '../store/connect.js';
 import type { ChannelTable, NotificationTable } from '../store/schema.js';
 import type { Ctx } from './context.js';
@@ -53,8 +54,35 @@ export interface WebhookInput {
   send_payload?: boolean | undefined;
 }
 
-/** An event type, or one with filters on its from/to values (project.status_changed). */
-export type Trigger = string | { event: string; from?: string[] | undefined; to?: string[] | undefined };
+export interface EmailInput {
+  type: 'email';
+  recipients: string[];
+  active?: boolean | undefined;
+}
+
+export interface SlackInput {
+  type: 'slack';
+  /** An incoming-webhook URL, or ... */
+  webhook_url?: string | undefined;
+  /** ... a channel id of a workspace the user connected (GET /v1/slack/channels). */
+  channel?: string | undefined;
+  active?: boolean | undefined;
+}
+
+export type ChannelInput = WebhookInput | EmailInput | SlackInput;
+
+export interface DigestTrigger {
+  /** Cron (5 fields) in tz; default "0 17 * * *" UTC, the seed's 5 pm UTC daily digest. */
+  cron?: string | undefined;
+  tz?: string | undefined;
+  /** The period the digest covers, ending at each run; default 24 hours. */
+  window_hours?: number | undefined;
+  /** Send a digest with no activity; default false (skip it). */
+  send_empty?: boolean | undefined;
+}
+
+/** An event type, one with filters on its from/to values (project.status_changed), or a digest. */
+export type Trigger = string | { event: string; from?: string[] | undefined; to?: string[] | undefined } | { digest: DigestTrigger };
 
 export interface NewNotification {
   title: string;
@@ -62,7 +90,7 @@ export interface NewNotification {
   scope?: { projects: Scope } | undefined;
   triggers: Trigger[];
   active?: boolean | undefined;
-  channels?: WebhookInput[] | undefined;
+  channels?: ChannelInput[] | undefined;
 }
 
 export interface NotificationPatch {
@@ -86,11 +114,16 @@ export interface ChannelView {
   id: number;
   notification: number;
   type: string;
-  url: string;
-  dialect: string;
-  headers: Record<string, string>;
-  send_payload: boolean;
-  signed: boolean;
+  // webhook
+  url?: string;
+  dialect?: string;
+  headers?: Record<string, string>;
+  send_payload?: boolean;
+  signed?: boolean;
+  // email
+  recipients?: string[];
+  // slack
+  slack?: { via: 'webhook' | 'bot'; channel: string | null; channel_name: string | null; team: string | null };
   active: boolean;
   max_in_flight: number;
   disable_after_failures: number | null;
@@ -132,17 +165,31 @@ export interface WebhookConfig {
   send_payload?: boolean;
 }
 
-export function channelView(c: Selectable<ChannelTable>): ChannelView {
+export interface EmailConfig {
+  recipients: string[];
+}
+
+export type SlackConfig =
+  | { via: 'webhook'; url: string }
+  | { via: 'bot'; connection_id: number; channel_id: string; channel_name: string; team_name: string };
+
+function kindFields(c: Selectable<ChannelTable>): Partial<ChannelView> {
+  if (c.kind === 'email') return { recipients: (JSON.parse(c.config) as EmailConfig).recipients };
+  if (c.kind === 'slack') {
+    const s = JSON.parse(c.config) as SlackConfig;
+    // An incoming-webhook URL is a credential: it is not shown back.
+    return { slack: s.via === 'bot' ? { via: 'bot', channel: s.channel_id, channel_name: s.channel_name, team: s.team_name } : { via: 'webhook', channel: null, channel_name: null, team: null } };
+  }
   const cfg = JSON.parse(c.config) as WebhookConfig;
+  return { url: cfg.url, dialect: cfg.dialect, headers: maskHeaders(cfg.headers), send_payload: cfg.send_payload !== false, signed: c.secret !== null };
+}
+
+export function channelView(c: Selectable<ChannelTable>): ChannelView {
   return {
     id: c.id,
     notification: c.notification_id,
     type: c.kind,
-    url: cfg.url,
-    dialect: cfg.dialect,
-    headers: maskHeaders(cfg.headers),
-    send_payload: cfg.send_payload !== false,
-    signed: c.secret !== null,
+    ...kindFields(c),
     active: c.active === 1,
     max_in_flight: c.max_in_flight,
     disable_after_failures: c.disable_after_failures,
@@ -257,7 +304,7 @@ async function checkScope(ctx: Ctx, scope: Scope): Promise<Scope> {
   return ids.sort((a, b) => a - b);
 }
 
-const triggerType = (t: Trigger) => (typeof t === 'string' ? t : t.event);
+export const triggerType = (t: Trigger): string => (typeof t === 'string' ? t : 'digest' in t ? 'digest' : t.event);
 
 function checkTriggers(triggers: Trigger[]): Trigger[] {
   const seen = new Set<string>();
@@ -266,13 +313,25 @@ function checkTriggers(triggers: Trigger[]): Trigger[] {
     const key = JSON.stringify(t);
     if (seen.has(key)) continue;
     seen.add(key);
-    if (typeof t !== 'string' && (t.from || t.to) && t.event !== 'project.status_changed') {
+    if (typeof t !== 'string' && 'event' in t && (t.from || t.to) && t.event !== 'project.status_changed') {
       throw new AppError('validation_failed', `triggers: from/to filters apply to project.status_changed only, not ${t.event}.`);
     }
+    if (typeof t !== 'string' && 'digest' in t) checkDigest(t.digest);
     out.push(t);
   }
-  if (out.some((t) => t === 'all') && out.length > 1) throw new AppError('validation_failed', 'triggers: "all" already includes every event type; list it alone.');
+  if (out.some((t) => t === 'all') && out.some((t) => t !== 'all' && triggerType(t) !== 'digest')) {
+    throw new AppError('validation_failed', 'triggers: "all" already includes every event type; list it alone (a digest may stand beside it).');
+  }
+  if (out.filter((t) => triggerType(t) === 'digest').length > 1) throw new AppError('validation_failed', 'triggers: at most one digest per notification.');
   return out;
+}
+
+function checkDigest(d: DigestTrigger): void {
+  try {
+    nextFire(d, Date.now());
+  } catch (err) {
+    throw new AppError('validation_failed', `triggers: the digest schedule is not valid (${(err as Error).message}); use a 5-field cron like "0 17 * * *" and an IANA time zone like "Europe/Paris".`);
+  }
 }
 
 /** Every explicit trigger must be one the channel's dialect can express. */
@@ -286,15 +345,84 @@ function checkDialectTriggers(d: Dialect, triggers: Trigger[]): void {
 
 // --- commands
 
-export async function insertChannel(ctx: Ctx, notificationId: number, input: WebhookInput, triggers?: Trigger[]): Promise<WithSecret<ChannelView>> {
+async function channelTriggers(ctx: Ctx, notificationId: number, triggers?: Trigger[]): Promise<Trigger[]> {
+  if (triggers) return triggers;
+  const n = await ctx.trx.selectFrom('notifications').select('triggers').where('id', '=', notificationId).executeTakeFirstOrThrow();
+  return JSON.parse(n.triggers) as Trigger[];
+}
+
+export async function insertChannel(ctx: Ctx, notificationId: number, input: ChannelInput, triggers?: Trigger[]): Promise<WithSecret<ChannelView>> {
+  if (input.type === 'email') return insertPlainChannel(ctx, notificationId, 'email', { recipients: checkRecipients(input.recipients) } satisfies EmailConfig, input.active, 0);
+  if (input.type === 'slack') {
+    await channelTriggers(ctx, notificationId, triggers);
+    // Slack asks for about one message per second per channel.
+    return insertPlainChannel(ctx, notificationId, 'slack', await slackConfig(ctx, input), input.active, 1000);
+  }
+  return insertWebhook(ctx, notificationId, input, await channelTriggers(ctx, notificationId, triggers));
+}
+
+export const MAX_RECIPIENTS = 50;
+
+function checkRecipients(list: string[]): string[] {
+  const out = [...new Set(list.map((r) => r.trim().toLowerCase()))];
+  if (out.length === 0 || out.length > MAX_RECIPIENTS) throw new AppError('validation_failed', `recipients must list 1 to ${MAX_RECIPIENTS} email addresses.`);
+  for (const r of out) {
+    if (!/^[^\s@<>,;"]+@[^\s@<>,;"]+\.[^\s@<>,;"]+$/.test(r)) throw new AppError('validation_failed', `recipient '${r}' is not an email address.`);
+  }
+  return out;
+}
+
+async function slackConfig(ctx: Ctx, input: SlackInput): Promise<SlackConfig> {
+  if ((input.webhook_url === undefined) === (input.channel === undefined)) {
+    throw new AppError('validation_failed', 'A Slack channel needs either webhook_url (an incoming webhook) or channel (a channel id of a workspace you connected), not both.');
+  }
+  if (input.webhook_url !== undefined) return { via: 'webhook', url: checkUrl(ctx, input.webhook_url) };
+  // The user's connected workspaces' channels are shared by all of that user's notifications.
+  const ch = await ctx.trx
+    .selectFrom('slack_channels')
+    .innerJoin('slack_connections', 'slack_connections.id', 'slack_channels.connection_id')
+    .select(['slack_channels.connection_id', 'slack_channels.channel_id', 'slack_channels.name', 'slack_connections.team_name'])
+    .where('slack_channels.org_id', '=', ctx.actor.org_id)
+    .where('slack_channels.user_id', '=', ctx.actor.user_id)
+    .where('slack_channels.channel_id', '=', input.channel!)
+    .executeTakeFirst();
+  if (!ch) throw new AppError('validation_failed', `Slack channel ${input.channel} is not among your connected channels; connect the workspace (GET /v1/slack/install) or refresh its channels (POST /v1/slack/channels/refresh).`);
+  return { via: 'bot', connection_id: ch.connection_id, channel_id: ch.channel_id, channel_name: ch.name, team_name: ch.team_name };
+}
+
+async function insertPlainChannel(ctx: Ctx, notificationId: number, kind: 'email' | 'slack', config: EmailConfig | SlackConfig, active: boolean | undefined, minIntervalMs: number): Promise<ChannelView> {
+  const row = await ctx.trx
+    .insertInto('channels')
+    .values({
+      org_id: ctx.actor.org_id,
+      notification_id: notificationId,
+      kind,
+      config: JSON.stringify(config),
+      secret: null,
+      previous_secret: null,
+      previous_secret_until: null,
+      active: active === false ? 0 : 1,
+      max_in_flight: kind === 'slack' ? 1 : ctx.svc.delivery.maxInFlight,
+      disable_after_failures: null,
+      failure_streak: 0,
+      first_failure_at: null,
+      disabled_at: null,
+      disabled_reason: null,
+      created_at: ctx.now,
+      updated_at: ctx.now,
+      min_interval_ms: minIntervalMs,
+      last_sent_at: null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return channelView(row);
+}
+
+async function insertWebhook(ctx: Ctx, notificationId: number, input: WebhookInput, triggers: Trigger[]): Promise<WithSecret<ChannelView>> {
   const url = checkUrl(ctx, input.url);
   const headers = checkHeaders(input.headers ?? {});
   const d = input.dialect ?? 'standard';
   const secret = secretFor(d, input.secret);
-  if (triggers === undefined) {
-    const n = await ctx.trx.selectFrom('notifications').select('triggers').where('id', '=', notificationId).executeTakeFirstOrThrow();
-    triggers = JSON.parse(n.triggers) as Trigger[];
-  }
   checkDialectTriggers(d, triggers);
   if (input.send_payload !== undefined && d !== 'label-studio') throw new AppError('validation_failed', 'send_payload applies to the label-studio dialect only.');
   const config: WebhookConfig = { url, dialect: d, headers, ...(input.send_payload === false ? { send_payload: false } : {}) };
@@ -372,7 +500,7 @@ export async function updateNotification(ctx: Ctx, id: number, patch: Notificati
   const n = await loadNotification(ctx.trx, ctx.actor.org_id, id);
   const triggers = patch.triggers ? checkTriggers(patch.triggers) : undefined;
   if (triggers) {
-    for (const c of await channelsOf(ctx.trx, [id])) checkDialectTriggers((JSON.parse(c.config) as WebhookConfig).dialect, triggers);
+    for (const c of await channelsOf(ctx.trx, [id])) if (c.kind === 'webhook') checkDialectTriggers((JSON.parse(c.config) as WebhookConfig).dialect, triggers);
   }
   const row = await ctx.trx
     .updateTable('notifications')
@@ -433,7 +561,7 @@ export async function loadChannel(db: Db, orgId: number, id: number) {
   return c;
 }
 
-export async function addChannel(ctx: Ctx, notificationId: number, input: WebhookInput): Promise<WithSecret<ChannelView>> {
+export async function addChannel(ctx: Ctx, notificationId: number, input: ChannelInput): Promise<WithSecret<ChannelView>> {
   requireRole(ctx.actor, CAN.manageNotifications, 'change notifications');
   await loadNotification(ctx.trx, ctx.actor.org_id, notificationId);
   return insertChannel(ctx, notificationId, input);
@@ -446,6 +574,9 @@ export async function getChannel(db: Db, orgId: number, id: number): Promise<Cha
 export async function updateChannel(ctx: Ctx, id: number, patch: ChannelPatch): Promise<ChannelView> {
   requireRole(ctx.actor, CAN.manageNotifications, 'change notifications');
   const c = await loadChannel(ctx.trx, ctx.actor.org_id, id);
+  if (c.kind !== 'webhook' && (patch.url !== undefined || patch.headers !== undefined)) {
+    throw new AppError('validation_failed', `url and headers belong to webhook channels; this is a ${c.kind} channel (delete it and add a new one to change where it sends).`);
+  }
   const cfg = JSON.parse(c.config) as WebhookConfig;
   const next: WebhookConfig = {
     ...cfg,
@@ -454,11 +585,11 @@ export async function updateChannel(ctx: Ctx, id: number, patch: ChannelPatch): 
   };
   // A new URL is a new endpoint: its health starts afresh and a disabled channel resumes
   // (Label Studio re-enables a webhook whose URL changes).
-  const urlChanged = next.url !== cfg.url;
+  const urlChanged = c.kind === 'webhook' && next.url !== cfg.url;
   const row = await ctx.trx
     .updateTable('channels')
     .set({
-      config: JSON.stringify(next),
+      config: c.kind === 'webhook' ? JSON.stringify(next) : c.config,
       ...(urlChanged ? { failure_streak: 0, first_failure_at: null, disabled_at: null, disabled_reason: null } : {}),
       active: patch.active === undefined ? c.active : patch.active ? 1 : 0,
       max_in_flight: patch.max_in_flight ?? c.max_in_flight,

@@ -5,7 +5,7 @@
 // on (event_id, channel_id) backs this up.
 import type { Insertable } from 'kysely';
 import type { Ctx } from '../domain/context.js';
-import type { DeliveryTable } from '../store/schema.js';
+import type { DeliveryTable, EmailItemTable } from '../store/schema.js';
 import { dialect } from '../dialects/index.js';
 
 export interface RoutableEvent {
@@ -18,15 +18,18 @@ export interface RoutableEvent {
 export interface ChannelTarget {
   channel_id: number;
   notification_id: number;
+  kind: string;
   scope: string;
   triggers: string;
   config: string;
 }
 
-type Trigger = string | { event: string; from?: string[]; to?: string[] };
+type Trigger = string | { event: string; from?: string[]; to?: string[] } | { digest: unknown };
 
 function triggerMatches(t: Trigger, ev: RoutableEvent): boolean {
   if (typeof t === 'string') return t === 'all' || t === ev.type;
+  // Digests run on their schedule (schedule/digests.ts), not in reaction to events.
+  if ('digest' in t) return false;
   if (t.event !== ev.type) return false;
   // SuperAnnotate's "Project status updated" trigger with from/to filters (seed 004).
   if (t.from && !t.from.includes(String(ev.data.from))) return false;
@@ -43,7 +46,8 @@ export function matches(target: Pick<ChannelTarget, 'scope' | 'triggers'>, ev: R
 }
 
 /** How many messages the channel's dialect makes of the event (0: it has none for it). */
-export function partsFor(target: Pick<ChannelTarget, 'scope' | 'config'>, ev: RoutableEvent): number {
+export function partsFor(target: Pick<ChannelTarget, 'scope' | 'config' | 'kind'>, ev: RoutableEvent): number {
+  if (target.kind === 'slack') return 1;
   const cfg = JSON.parse(target.config) as { dialect: string };
   const d = dialect(cfg.dialect);
   if (!d.supports(ev.type)) return 0;
@@ -58,18 +62,28 @@ export async function routeEvent(ctx: Ctx, ev: RoutableEvent): Promise<number> {
   const targets = await ctx.trx
     .selectFrom('channels')
     .innerJoin('notifications', 'notifications.id', 'channels.notification_id')
-    .select(['channels.id as channel_id', 'notifications.id as notification_id', 'notifications.scope', 'notifications.triggers', 'channels.config'])
+    .select(['channels.id as channel_id', 'notifications.id as notification_id', 'channels.kind', 'notifications.scope', 'notifications.triggers', 'channels.config'])
     .where('channels.org_id', '=', ctx.actor.org_id)
     .where('channels.active', '=', 1)
     .where('notifications.active', '=', 1)
-    .where('channels.kind', '=', 'webhook')
     .execute();
   const rows: Insertable<DeliveryTable>[] = [];
+  const emails: Insertable<EmailItemTable>[] = [];
   for (const t of targets) {
     if (!matches(t, ev)) continue;
+    if (t.kind === 'email') {
+      // Emails are collected per recipient and sent in windows (seed 000: every 5 minutes),
+      // by schedule/email-batches.ts; the window is the one this event falls in.
+      const windowStart = Math.floor(ctx.now / ctx.svc.delivery.emailWindowMs) * ctx.svc.delivery.emailWindowMs;
+      for (const recipient of (JSON.parse(t.config) as { recipients: string[] }).recipients) {
+        emails.push({ org_id: ctx.actor.org_id, recipient, window_start: windowStart, event_id: ev.id, notification_id: t.notification_id, channel_id: t.channel_id, batch_id: null, created_at: ctx.now });
+      }
+      continue;
+    }
     const parts = partsFor(t, ev);
     for (let part = 0; part < parts; part++) rows.push(newDelivery(ctx, t, { event_id: ev.id, event_type: ev.type, payload: null, part }));
   }
+  for (let i = 0; i < emails.length; i += 500) await ctx.trx.insertInto('email_items').values(emails.slice(i, i + 500)).execute();
   if (rows.length === 0) return 0;
   for (let i = 0; i < rows.length; i += 500) await ctx.trx.insertInto('deliveries').values(rows.slice(i, i + 500)).execute();
   await signalWork(ctx);
@@ -78,16 +92,19 @@ export async function routeEvent(ctx: Ctx, ev: RoutableEvent): Promise<number> {
 
 /** A delivery due now: for an event, or (event_id null) for a message carried in payload. */
 export function newDelivery(
-  ctx: Ctx,
+  ctx: { actor: { org_id: number }; now: number },
   target: { notification_id: number; channel_id: number },
-  what: { event_id: string | null; event_type: string; payload: string | null; part?: number },
+  what: { event_id: string | null; event_type: string; payload: string | null; part?: number; dedupe_key?: string | null },
 ): Insertable<DeliveryTable> {
   return {
     org_id: ctx.actor.org_id,
     notification_id: target.notification_id,
     channel_id: target.channel_id,
-    part: 0,
-    ...what,
+    event_id: what.event_id,
+    event_type: what.event_type,
+    payload: what.payload,
+    part: what.part ?? 0,
+    dedupe_key: what.dedupe_key ?? null,
     status: 'pending',
     attempt_count: 0,
     retry_index: 0,

@@ -33,11 +33,12 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Claimed[]
   const pg = store.dialect === 'postgres';
   return store.tx(async (trx) => {
     const lock = pg ? sql`for no key update of c skip locked` : sql``;
-    const channels = await sql<{ id: number; max_in_flight: number; in_flight: number }>`
-      select c.id, c.max_in_flight,
+    const channels = await sql<{ id: number; max_in_flight: number; in_flight: number; min_interval_ms: number }>`
+      select c.id, c.max_in_flight, c.min_interval_ms,
              (select count(*) from deliveries s where s.channel_id = c.id and s.status = 'sending') as in_flight
       from channels c
       where c.active = 1 and c.disabled_at is null
+        and (c.min_interval_ms = 0 or c.last_sent_at is null or c.last_sent_at + c.min_interval_ms <= ${o.now})
         and exists (select 1 from notifications n where n.id = c.notification_id and n.active = 1)
         and exists (select 1 from deliveries d
                     where d.channel_id = c.id and d.status = 'pending' and d.next_attempt_at <= ${o.now})
@@ -69,6 +70,9 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Claimed[]
       claimed.push(...rows.rows.map((r) => ({ id: Number(r.id), channel_id: Number(r.channel_id) })));
     }
     if (claimed.length === 0) return [];
+    // Paced channels (Slack: about one message per second) remember when they last sent.
+    const paced = channels.rows.filter((c) => Number(c.min_interval_ms) > 0 && claimed.some((x) => x.channel_id === Number(c.id))).map((c) => Number(c.id));
+    if (paced.length > 0) await trx.updateTable('channels').set({ last_sent_at: o.now }).where('id', 'in', paced).execute();
     for (let i = 0; i < claimed.length; i += 500) {
       const ids = claimed.slice(i, i + 500).map((c) => c.id);
       await trx

@@ -273,10 +273,101 @@ function notifications(dialect: DialectName): Migration {
   };
 }
 
+function messaging(dialect: DialectName): Migration {
+  const t = types(dialect);
+  const id = idColumn(dialect);
+  return {
+    async up(db: Kysely<any>) {
+      // Deliveries made by the scheduler (email batches, digests) carry the key of their
+      // window: inserting one twice is a conflict, so a window is sent once across processes.
+      await db.schema.alterTable('deliveries').addColumn('dedupe_key', 'text').execute();
+      await db.schema.createIndex('deliveries_dedupe').on('deliveries').column('dedupe_key').unique().execute();
+      // Slack asks for about one message per second per channel.
+      await db.schema.alterTable('channels').addColumn('min_interval_ms', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('channels').addColumn('last_sent_at', t.big).execute();
+
+      // One row per (event, email channel, recipient); batched per recipient and window.
+      await db.schema
+        .createTable('email_items')
+        .addColumn('id', t.id, id)
+        .addColumn('org_id', t.big, (c) => c.notNull())
+        .addColumn('recipient', 'text', (c) => c.notNull())
+        .addColumn('window_start', t.big, (c) => c.notNull())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('notification_id', t.big, (c) => c.notNull())
+        .addColumn('channel_id', t.big, (c) => c.notNull())
+        .addColumn('batch_id', t.big)
+        .addColumn('created_at', t.big, (c) => c.notNull())
+        .addUniqueConstraint('email_items_once', ['event_id', 'channel_id', 'recipient'])
+        .execute();
+      await db.schema.createIndex('email_items_open').on('email_items').columns(['batch_id', 'window_start']).execute();
+      await db.schema.createIndex('email_items_batch').on('email_items').columns(['batch_id', 'id']).execute();
+
+      await db.schema
+        .createTable('digest_windows')
+        .addColumn('id', t.id, id)
+        .addColumn('notification_id', t.big, (c) => c.notNull())
+        .addColumn('fire_at', t.big, (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.big, (c) => c.notNull())
+        .addUniqueConstraint('digest_windows_once', ['notification_id', 'fire_at'])
+        .execute();
+
+      await db.schema
+        .createTable('outbox')
+        .addColumn('id', t.id, id)
+        .addColumn('org_id', t.big, (c) => c.notNull())
+        .addColumn('delivery_id', t.big, (c) => c.notNull())
+        .addColumn('recipients', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('html', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.big, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('outbox_org').on('outbox').columns(['org_id', 'id']).execute();
+
+      await db.schema
+        .createTable('slack_connections')
+        .addColumn('id', t.id, id)
+        .addColumn('org_id', t.big, (c) => c.notNull())
+        .addColumn('user_id', t.big, (c) => c.notNull())
+        .addColumn('team_id', 'text', (c) => c.notNull())
+        .addColumn('team_name', 'text', (c) => c.notNull())
+        .addColumn('bot_token', 'text', (c) => c.notNull())
+        .addColumn('bot_user_id', 'text')
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.big, (c) => c.notNull())
+        .addColumn('updated_at', t.big, (c) => c.notNull())
+        .addUniqueConstraint('slack_connections_once', ['org_id', 'user_id', 'team_id'])
+        .execute();
+      await db.schema
+        .createTable('slack_channels')
+        .addColumn('id', t.id, id)
+        .addColumn('org_id', t.big, (c) => c.notNull())
+        .addColumn('user_id', t.big, (c) => c.notNull())
+        .addColumn('connection_id', t.big, (c) => c.notNull())
+        .addColumn('channel_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('is_private', 'integer', (c) => c.notNull())
+        .addColumn('refreshed_at', t.big, (c) => c.notNull())
+        .addUniqueConstraint('slack_channels_once', ['connection_id', 'channel_id'])
+        .execute();
+
+      // Process-independent settings, e.g. the key that signs OAuth state.
+      await db.schema
+        .createTable('settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
+    },
+  };
+}
+
 export function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '0001_initial': initial(dialect),
     '0002_notifications': notifications(dialect),
+    '0003_messaging': messaging(dialect),
   };
 }
 

@@ -153,6 +153,8 @@ export interface ChannelTable {
   disabled_reason: string | null;
   created_at: number;
   updated_at: number;
+  min_interval_ms: Generated<number>;
+  last_sent_at: number | null;
 }
 
 export interface DeliveryTable {
@@ -177,6 +179,7 @@ export interface DeliveryTable {
   created_at: number;
   updated_at: number;
   completed_at: number | null;
+  dedupe_key: string | null;
 }
 
 export interface AttemptTable {
@@ -198,7 +201,73 @@ export interface AttemptTable {
   error_message: string | null;
 }
 
+export interface EmailItemTable {
+  id: Generated<number>;
+  org_id: number;
+  recipient: string;
+  window_start: number;
+  event_id: string;
+  notification_id: number;
+  channel_id: number;
+  batch_id: number | null;
+  created_at: number;
+}
+
+export interface DigestWindowTable {
+  id: Generated<number>;
+  notification_id: number;
+  fire_at: number;
+  outcome: string;
+  created_at: number;
+}
+
+export interface OutboxTable {
+  id: Generated<number>;
+  org_id: number;
+  delivery_id: number;
+  recipients: string;
+  subject: string;
+  text: string;
+  html: string;
+  created_at: number;
+}
+
+export interface SlackConnectionTable {
+  id: Generated<number>;
+  org_id: number;
+  user_id: number;
+  team_id: string;
+  team_name: string;
+  bot_token: string;
+  bot_user_id: string | null;
+  scope: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SlackChannelTable {
+  id: Generated<number>;
+  org_id: number;
+  user_id: number;
+  connection_id: number;
+  channel_id: string;
+  name: string;
+  is_private: number;
+  refreshed_at: number;
+}
+
+export interface SettingTable {
+  key: string;
+  value: string;
+}
+
 export interface Database {
+  email_items: EmailItemTable;
+  digest_windows: DigestWindowTable;
+  outbox: OutboxTable;
+  slack_connections: SlackConnectionTable;
+  slack_channels: SlackChannelTable;
+  settings: SettingTable;
   notifications: NotificationTable;
   channels: ChannelTable;
   deliveries: DeliveryTable;

@@ -30,6 +30,7 @@ const BODIES: Record<string, unknown> = {
   'POST /v1/webhooks': { url: 'http://127.0.0.1:9/b' },
   'PATCH /v1/webhooks/{id}': { url: 'http://127.0.0.1:9/stolen' },
   'POST /v1/pipelines': { name: 'b', trigger: { event: 'task.created' }, action: { type: 'send_webhook', request_url: 'http://127.0.0.1:9/b' } },
+  'POST /v1/slack/channels/refresh': undefined,
 };
 
 describe.each(DIALECTS)('organization isolation on %s', (dialect) => {
@@ -52,7 +53,11 @@ describe.each(DIALECTS)('organization isolation on %s', (dialect) => {
     const delivery = (await call('GET', '/v1/deliveries?limit=1')).body.data[0];
     const lsHook = (await call('POST', '/v1/webhooks', { body: { url: 'http://127.0.0.1:9/ls' } })).body;
     const pipeline = (await call('POST', '/v1/pipelines', { body: { name: 'p', trigger: { event: 'task.created' }, action: { type: 'send_webhook', request_url: 'http://127.0.0.1:9/sa' } } })).body;
-    ids = { project: project.id, task: task.id, label: label.id, user: user.id, key: key.id, event: event.id, notification: notification.id, channel: notification.channels[0].id, delivery: delivery.id, webhook: lsHook.id, pipeline: pipeline.id };
+    // Rows only a worker or Slack would make, written directly for organization A.
+    const now = Date.now();
+    const outbox = await api.store.db.insertInto('outbox').values({ org_id: api.a.id, delivery_id: delivery.id, recipients: '["a@a.test"]', subject: 's', text: 't', html: 'h', created_at: now }).returning('id').executeTakeFirstOrThrow();
+    const slack = await api.store.db.insertInto('slack_connections').values({ org_id: api.a.id, user_id: api.a.adminId, team_id: 'T1', team_name: 'A team', bot_token: 'xoxb-a', bot_user_id: null, scope: 'chat:write', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow();
+    ids = { outbox: outbox.id, slack: slack.id, project: project.id, task: task.id, label: label.id, user: user.id, key: key.id, event: event.id, notification: notification.id, channel: notification.channels[0].id, delivery: delivery.id, webhook: lsHook.id, pipeline: pipeline.id };
     const doc = (await api.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
       Object.keys(ops).map((m) => ({ method: m.toUpperCase(), path })),
@@ -72,6 +77,8 @@ describe.each(DIALECTS)('organization isolation on %s', (dialect) => {
     if (path.startsWith('/v1/deliveries/{id}')) return 'delivery';
     if (path.startsWith('/v1/webhooks/{id}')) return 'webhook';
     if (path.startsWith('/v1/pipelines/{id}')) return 'pipeline';
+    if (path.startsWith('/v1/outbox/{id}')) return 'outbox';
+    if (path.startsWith('/v1/slack/connections/{id}')) return 'slack';
     throw new Error(`no resource known for ${path}; extend the tenancy test`);
   }
 
@@ -106,13 +113,18 @@ describe.each(DIALECTS)('organization isolation on %s', (dialect) => {
   it("lists show only the caller's organization", async () => {
     for (const r of routes.filter((r) => r.method === 'GET' && !r.path.includes('{id}') && r.path.startsWith('/v1/'))) {
       const res = await api.call('GET', r.path, { key: api.b.key });
+      if (r.path === '/v1/slack/install') {
+        // Not a list: without a Slack app configured it says so.
+        expect(res.body.code).toBe('slack_not_configured');
+        continue;
+      }
       expect(res.status, r.path).toBe(200);
       const rows: any[] = Array.isArray(res.body.data) ? res.body.data : [res.body];
       for (const row of rows) {
         const org = row.organization ?? row.org_id;
         if (org !== undefined) expect(org, r.path).toBe(api.b.id);
       }
-      if (['/v1/projects', '/v1/events', '/v1/notifications', '/v1/deliveries', '/v1/webhooks', '/v1/pipelines'].includes(r.path)) expect(rows).toEqual([]);
+      if (['/v1/projects', '/v1/events', '/v1/notifications', '/v1/deliveries', '/v1/webhooks', '/v1/pipelines', '/v1/outbox', '/v1/slack/channels'].includes(r.path)) expect(rows).toEqual([]);
     }
   });
 });

@@ -2,9 +2,11 @@
 import { buildApp, type Api } from '../../src/api/app.js';
 import type { TargetPolicy } from '../../src/channels/targets.js';
 import { Dispatcher } from '../../src/delivery/dispatcher.js';
+import { Scheduler } from '../../src/schedule/scheduler.js';
 import { createMetrics, type Metrics } from '../../src/delivery/metrics.js';
 import { loadDeliverySettings, type DeliverySettings } from '../../src/delivery/settings.js';
 import type { Services } from '../../src/domain/context.js';
+import { loadMessagingSettings, type MessagingSettings } from '../../src/channels/messaging-settings.js';
 import { createOrganization } from '../../src/domain/organizations.js';
 import type { DialectName, Store } from '../../src/store/connect.js';
 import { openTestStore } from './stores.js';
@@ -41,9 +43,12 @@ export interface SetupOptions {
   busyTimeoutMs?: number;
   /** Run a dispatcher in the same process (role all). */
   worker?: boolean;
+  /** Run the scheduler loop too (email windows, digests); tests may call tick() instead. */
+  scheduler?: boolean;
   delivery?: Partial<DeliverySettings>;
   /** Default: private targets allowed, since test receivers listen on 127.0.0.1. */
   targets?: TargetPolicy;
+  messaging?: Partial<MessagingSettings>;
 }
 
 /** Test defaults: short retry schedule and timeouts, so failure paths finish in seconds. */
@@ -61,14 +66,20 @@ export async function setupApi(dialect: DialectName, opts: SetupOptions = {}): P
     store,
     targets: opts.targets ?? { allowPrivate: true, allowlist: null },
     delivery: testDelivery(opts.delivery),
+    messaging: { ...loadMessagingSettings({ LABELCAST_PUBLIC_URL: 'http://labelcast.test' }), ...opts.messaging },
     wake: () => dispatcher?.wake(),
   };
   const metrics = createMetrics(store);
   const app = await buildApp({ svc, metrics, logger: false, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}) });
   await app.ready();
+  let scheduler: Scheduler | null = null;
   if (opts.worker) {
     dispatcher = new Dispatcher({ svc, metrics, log: app.log });
     await dispatcher.start();
+  }
+  if (opts.scheduler) {
+    scheduler = new Scheduler(svc, app.log);
+    scheduler.start();
   }
   const a = { id: orgA.org_id, adminId: orgA.admin_user_id, key: orgA.key.key };
   const b = { id: orgB.org_id, adminId: orgB.admin_user_id, key: orgB.key.key };
@@ -97,6 +108,7 @@ export async function setupApi(dialect: DialectName, opts: SetupOptions = {}): P
       return { status: res.statusCode, body: body as any, headers: res.headers };
     },
     async close() {
+      await scheduler?.stop();
       await dispatcher?.stop(1000);
       await app.close();
       await ts.cleanup();

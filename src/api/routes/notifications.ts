@@ -32,7 +32,7 @@ import {
   NotificationPatch,
   PageQuery,
   Recover,
-  WebhookChannelInput,
+  ChannelInput,
   pageOf,
 } from '../schemas.js';
 
@@ -63,7 +63,7 @@ export async function notificationRoutes(app: Api, { svc }: { svc: Services }) {
   });
 
   app.post('/notifications/:id/channels', {
-    schema: { tags, summary: 'Add a channel to a notification', params: IdParams, body: WebhookChannelInput, response: { 201: ChannelWithSecret, ...errorResponses } },
+    schema: { tags, summary: 'Add a channel (webhook, email or slack) to a notification', params: IdParams, body: ChannelInput, response: { 201: ChannelWithSecret, ...errorResponses } },
   }, async (req, reply) => reply.status(201).send(await command(svc, req.actor, (ctx) => addChannel(ctx, req.params.id, req.body))));
 
   const ctags = ['channels'];
