@@ -58,7 +58,7 @@ export async function runDueDigests(store: Store, now: number): Promise<number> 
       for (const c of channels) {
         await trx
           .insertInto('deliveries')
-          .values(newDelivery({ actor: { org_id: n.org_id }, now }, { notification_id: n.id, channel_id: c.id }, { event_id: null, event_type: 'digest', payload: JSON.stringify(payload), dedupe_key: `digest:${n.id}:${c.id}:${fire}` }))
+          .values(newDelivery({ actor: { org_id: n.org_id }, now: Date.now() }, { notification_id: n.id, channel_id: c.id }, { event_id: null, event_type: 'digest', payload: JSON.stringify(payload), dedupe_key: `digest:${n.id}:${c.id}:${fire}` }))
           .onConflict((oc) => oc.column('dedupe_key').doNothing())
           .execute();
       }

@@ -24,7 +24,7 @@ export async function closeEmailWindows(store: Store, windowMs: number, now: num
       const payload = JSON.stringify({ kind: 'email_batch', recipient: g.recipient, window_start: g.window_start, window_end: Number(g.window_start) + windowMs });
       const inserted = await trx
         .insertInto('deliveries')
-        .values(newDelivery({ actor: { org_id: Number(g.org_id) }, now }, { notification_id: Number(g.notification_id), channel_id: Number(g.channel_id) }, { event_id: null, event_type: 'email.batch', payload, dedupe_key: key }))
+        .values(newDelivery({ actor: { org_id: Number(g.org_id) }, now: Date.now() }, { notification_id: Number(g.notification_id), channel_id: Number(g.channel_id) }, { event_id: null, event_type: 'email.batch', payload, dedupe_key: key }))
         .onConflict((oc) => oc.column('dedupe_key').doNothing())
         .returning('id')
         .executeTakeFirst();
