@@ -5,7 +5,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { openStore, type DialectName, type Store } from '../../src/store/connect.js';
 
 export const DIALECTS: DialectName[] = ['sqlite', 'postgres'];
@@ -47,12 +46,9 @@ export async function openTestStore(dialect: DialectName, opts: { busyTimeoutMs?
   return {
     store,
     location: schema,
+    // The schema itself is dropped by the next run's global setup (test/global-setup.ts).
     async cleanup() {
       await store.close();
-      const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-      await client.connect();
-      await client.query(`drop schema if exists ${schema} cascade`);
-      await client.end();
     },
   };
 }
