@@ -42,6 +42,8 @@ export interface StoreOptions {
   pgPoolSize?: number;
   /** How long a write waits for a lock held elsewhere before failing with 503 (default 5 s). */
   busyTimeoutMs?: number;
+  /** SQLite: FULL (fsync every commit) or NORMAL (fsync at checkpoints). */
+  sqliteSync?: 'NORMAL' | 'FULL';
 }
 
 // pg returns int8 as strings to avoid precision loss past 2^53. Our int8 values are ids and
@@ -51,21 +53,49 @@ pg.types.setTypeParser(20, (v) => Number(v));
 export async function openStore(opts: StoreOptions): Promise<Store> {
   const url = opts.databaseUrl;
   if (url && /^postgres(ql)?:\/\//.test(url)) return openPostgres(url, opts);
-  return openSqlite(opts.sqliteFile ?? './data/labelcast.db', opts.busyTimeoutMs ?? 5000);
+  return openSqlite(opts.sqliteFile ?? './data/labelcast.db', opts.busyTimeoutMs ?? 5000, opts.sqliteSync ?? 'FULL');
 }
 
-function openSqlite(file: string, busyTimeoutMs: number): Store {
+function openSqlite(file: string, busyTimeoutMs: number, sync: 'NORMAL' | 'FULL'): Store {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const sqlite = new SQLite(file);
-  // WAL lets readers proceed while one writer commits. synchronous=FULL makes every commit
-  // durable before the API replies (DESIGN.md: "on disk before the reply"), also on power loss.
+  // WAL lets readers proceed while one writer commits. synchronous (LABELCAST_SQLITE_SYNC):
+  // NORMAL writes each commit to the WAL before the reply, so a process crash loses nothing,
+  // and fsyncs at checkpoints; FULL also fsyncs every commit, so a power cut loses nothing,
+  // at a measured cost (docs/performance.md).
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma(`synchronous = ${sync}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedStatements(sqlite) }) });
   return makeStore(db, 'sqlite', async () => {
     await db.destroy();
+  });
+}
+
+/**
+ * Kysely's SQLite driver prepares every query anew; preparing was 14% of the CPU of the
+ * throughput benchmark (node --cpu-prof, docs/performance.md). Queries are built from a
+ * small set of shapes, so prepared statements are kept by SQL text and reused.
+ */
+function cachedStatements(sqlite: SQLite.Database): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>();
+  const prepare = (source: string) => {
+    let stmt = cache.get(source);
+    if (!stmt) {
+      // Bounded: SQL built with a variable number of parameters (IN lists) has many texts.
+      if (cache.size >= 1000) cache.delete(cache.keys().next().value!);
+      stmt = sqlite.prepare(source);
+      cache.set(source, stmt);
+    }
+    return stmt;
+  };
+  return new Proxy(sqlite, {
+    get(target, prop, receiver) {
+      if (prop === 'prepare') return prepare;
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
   });
 }
 
@@ -90,6 +120,10 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
     // busy_timeout: past it the request fails with 503 instead of hanging.
     options: [schema ? `-c search_path=${schema}` : '', `-c lock_timeout=${Math.trunc(opts.busyTimeoutMs ?? 5000)}`].join(' ').trim(),
   });
+  // An idle client's connection can drop (a PostgreSQL restart, an operator's kill): the pool
+  // reports it as an 'error' event, which would crash the process if nobody listened. The
+  // pool replaces the client; the next query reconnects.
+  pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return makeStore(db, 'postgres', async () => {
     await db.destroy();
@@ -131,6 +165,31 @@ async function listen(url: string, onWork: () => void): Promise<() => Promise<vo
   };
 }
 
+/**
+ * SQLite transactions by hand. When SQLite itself rolls a transaction back (a full disk,
+ * SQLITE_FULL), Kysely's own ROLLBACK then fails with "no transaction is active" and that
+ * error hides the real one, so the API answered 500 instead of 503 (found by the disk-full
+ * drill). BEGIN IMMEDIATE takes the write lock up front, so a busy database fails at once
+ * with SQLITE_BUSY rather than midway.
+ */
+function sqliteTx<T>(db: Db, fn: (trx: Tx) => Promise<T>): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    await sql`begin immediate`.execute(conn);
+    try {
+      const result = await fn(conn as unknown as Tx);
+      await sql`commit`.execute(conn);
+      return result;
+    } catch (err) {
+      try {
+        await sql`rollback`.execute(conn);
+      } catch {
+        // Already rolled back by SQLite; the original error is the one to report.
+      }
+      throw err;
+    }
+  });
+}
+
 function makeStore(
   db: Db,
   dialect: DialectName,
@@ -141,7 +200,7 @@ function makeStore(
   return {
     db,
     dialect,
-    tx: (fn) => db.transaction().execute(fn),
+    tx: dialect === 'sqlite' ? (fn) => sqliteTx(db, fn) : (fn) => db.transaction().execute(fn),
     migrate: () => migrateToLatest(db, dialect, schema),
     lockForBootstrap: async (trx) => {
       // An arbitrary constant key for the advisory lock; released at commit.
