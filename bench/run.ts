@@ -47,8 +47,14 @@ async function ceiling(): Promise<number> {
 }
 
 // ---------------------------------------------------------------- Labelcast throughput
+// Producers work on different projects, as a team's annotators do: 16 lanes, one project
+// each (all 16 producers on one project row serialized them on its row lock on PostgreSQL).
+const LANES = 16;
+
 async function setupHook(inst: Instance, url: string, channels = 1, maxInFlight = CONCURRENCY) {
-  const project = await command(inst.svc, inst.actor, (ctx) => createProject(ctx, { title: 'bench' }));
+  const ids: number[] = [];
+  for (let i = 0; i < LANES; i++) ids.push((await command(inst.svc, inst.actor, (ctx) => createProject(ctx, { title: `bench ${i}` }))).id);
+  const project = { id: ids[0]!, ids };
   for (let i = 0; i < channels; i += 50) {
     const count = Math.min(50, channels - i);
     await command(inst.svc, inst.actor, (ctx) =>
@@ -62,13 +68,13 @@ async function setupHook(inst: Instance, url: string, channels = 1, maxInFlight 
   return project;
 }
 
-async function produce(inst: Instance, projectId: number, n: number, parallel = 16): Promise<void> {
+async function produce(inst: Instance, project: { ids: number[] }, n: number, parallel = LANES): Promise<void> {
   let next = 0;
   await Promise.all(
-    Array.from({ length: parallel }, async () => {
+    Array.from({ length: parallel }, async (_, lane) => {
       while (next < n) {
         const i = next++;
-        await command(inst.svc, inst.actor, (ctx) => updateProject(ctx, projectId, { description: `change ${i}` }));
+        await command(inst.svc, inst.actor, (ctx) => updateProject(ctx, project.ids[lane % project.ids.length]!, { description: `change ${i}` }));
       }
     }),
   );
@@ -86,7 +92,7 @@ async function throughput(dialect: DialectName): Promise<{ per_s: number; rss_mi
   await inst.startWorker();
   const mem = rssSampler();
   const start = performance.now();
-  await produce(inst, project.id, N);
+  await produce(inst, project, N);
   await waitUntil(async () => (await succeeded(inst)) >= N, 600_000, `${N} deliveries on ${dialect}`);
   const perS = N / ((performance.now() - start) / 1000);
   mem.stop();
@@ -113,7 +119,7 @@ async function latency(dialect: DialectName): Promise<Record<string, number>> {
     const due = Math.floor(((performance.now() - start) / 1000) * rate);
     while (sent < Math.min(due, total)) {
       const i = sent++;
-      inflight.push(command(inst.svc, inst.actor, (ctx) => updateProject(ctx, project.id, { description: `l${i}` })));
+      inflight.push(command(inst.svc, inst.actor, (ctx) => updateProject(ctx, project.ids[i % LANES]!, { description: `l${i}` })));
     }
     await new Promise((r) => setTimeout(r, 1));
   }
@@ -144,7 +150,7 @@ async function fanout(): Promise<Record<string, number>> {
   project = await setupHook(inst, rx.url, 1);
   await inst.startWorker();
   start = performance.now();
-  await produce(inst, project.id, k);
+  await produce(inst, project, k);
   await waitUntil(async () => (await succeeded(inst)) >= k, 120_000, 'fan-in');
   const manyToOne = (performance.now() - start) / k;
   await inst.close();
@@ -164,7 +170,7 @@ async function isolation(): Promise<Record<string, number>> {
     }
     await inst.startWorker();
     const start = performance.now();
-    await produce(inst, project.id, n / 100);
+    await produce(inst, project, n / 100);
     await waitUntil(() => rx.count >= n, 300_000, 'isolation deliveries');
     const perS = n / ((performance.now() - start) / 1000);
     await inst.close();
@@ -183,7 +189,7 @@ async function scaleOut(): Promise<Record<string, number>> {
     const rx = await startReceiver(50);
     const inst = await instance('postgres');
     const project = await setupHook(inst, rx.url, 20, 16);
-    await produce(inst, project.id, n / 20);
+    await produce(inst, project, n / 20);
     const children = [];
     const start = performance.now();
     for (let i = 0; i < workers; i++) {
@@ -292,7 +298,7 @@ async function digest(dialect: DialectName): Promise<Record<string, number>> {
   if (dialect === 'postgres') {
     await sql`insert into activity (org_id, project_id, task_id, label_id, user_id, subject_user_id, kind, duration_ms, comment, occurred_at)
       select ${inst.actor.org_id}, ${project.id}, g % 1000, g, ${firstUser} + (g % ${users}), ${firstUser} + ((g / 7) % ${users}),
-             (array[${sql.raw(kinds)}])[1 + g % 5], (g % 5000), null, ${now} - (g % 172800) * 1000
+             (array[${sql.raw(kinds)}])[1 + g % 5], (g % 5000), null, ${now}::bigint - (g % 172800) * 1000
       from generate_series(1, ${rowsN}) g`.execute(inst.store.db);
   } else {
     await sql`with recursive g(x) as (select 1 union all select x + 1 from g where x < ${rowsN})

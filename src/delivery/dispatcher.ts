@@ -34,6 +34,8 @@ export const USER_AGENT = 'Labelcast-Webhooks/0.1';
 // attempt. A worker that dies holds its leases this long past the timeout before another
 // worker (PostgreSQL) takes them over; on SQLite a restart releases them at once.
 export const LEASE_MARGIN_MS = 10_000;
+// How long freed slots wait to be refilled together (see wakeSoon).
+const CLAIM_COALESCE_MS = 2;
 
 interface Job {
   delivery: Selectable<DeliveryTable>;
@@ -129,6 +131,20 @@ export class Dispatcher {
       this.unlisten = await store.listenForWork(() => this.wake());
     }
     this.loop = this.run();
+  }
+
+  private wakeTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * Slots freed by completions: claim again shortly rather than at once, so that one claim
+   * refills the slots of several completions (a claim costs a few queries whatever its size).
+   */
+  private wakeSoon(): void {
+    if (this.wakeTimer) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      this.wake();
+    }, CLAIM_COALESCE_MS);
   }
 
   /** Something may be due: claim now rather than at the next timer. */
@@ -383,7 +399,7 @@ export class Dispatcher {
         }
         for (const c of batch) this.inFlight.delete(c.job.delivery.id);
         this.metrics.inFlight.set(this.inFlight.size);
-        this.wake();
+        this.wakeSoon();
       }
     })().finally(() => {
       this.flushing = null;

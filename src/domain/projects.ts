@@ -129,18 +129,15 @@ export async function updateProject(ctx: Ctx, id: number, patch: ProjectPatch): 
   const changed = (['title', 'description', 'label_config'] as const).filter((k) => patch[k] !== undefined && patch[k] !== before[k]);
   const statusChanged = patch.status !== undefined && patch.status !== before.status;
   if (changed.length === 0 && !statusChanged) return before;
-  await ctx.trx
-    .updateTable('projects')
-    .set({
-      title: patch.title ?? before.title,
-      description: patch.description ?? before.description,
-      label_config: patch.label_config ?? before.label_config,
-      status: patch.status ?? before.status,
-      updated_at: ctx.now,
-    })
-    .where('id', '=', id)
-    .execute();
-  const after = await projectSnapshot(ctx.trx, ctx.actor.org_id, id);
+  const set = {
+    title: patch.title ?? before.title,
+    description: patch.description ?? before.description,
+    label_config: patch.label_config ?? before.label_config,
+    status: patch.status ?? before.status,
+  };
+  await ctx.trx.updateTable('projects').set({ ...set, updated_at: ctx.now }).where('id', '=', id).execute();
+  // The new state is known without reading it back: two queries fewer per update.
+  const after = { ...before, ...set, updated_at: new Date(ctx.now).toISOString() };
   if (changed.length > 0) {
     await emit(ctx, { type: 'project.updated', project_id: id, data: { project: after, changed }, before, after });
   }

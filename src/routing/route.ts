@@ -119,9 +119,8 @@ export function newDelivery(
   };
 }
 
-/** Wake dispatchers once per transaction, after it commits. */
+/** Wake dispatchers (this process's, and others' through NOTIFY) once the transaction commits. */
 export async function signalWork(ctx: Ctx): Promise<void> {
   if (ctx.afterCommit.includes(ctx.svc.wake)) return;
-  ctx.afterCommit.push(ctx.svc.wake);
-  await ctx.store.notifyWork(ctx.trx);
+  ctx.afterCommit.push(ctx.svc.wake, ctx.store.notifyWork);
 }

@@ -63,7 +63,6 @@ export async function runDueDigests(store: Store, now: number): Promise<number> 
           .execute();
       }
       await trx.updateTable('digest_windows').set({ outcome: `sent to ${channels.length} channels` }).where('id', '=', claimed.id).execute();
-      await store.notifyWork(trx);
       sent++;
     });
   }

@@ -42,7 +42,6 @@ export async function closeEmailWindows(store: Store, windowMs: number, now: num
         // items arrived late; they go with the recipient's next message, never lost.
         await items.set({ window_start: Math.floor(now / windowMs) * windowMs }).execute();
       }
-      if (inserted) await store.notifyWork(trx);
     });
   }
   return created;

@@ -30,7 +30,10 @@ export class Scheduler {
     try {
       const emails = await closeEmailWindows(this.svc.store, this.svc.delivery.emailWindowMs, now);
       const digests = await runDueDigests(this.svc.store, now);
-      if (emails + digests > 0) this.svc.wake();
+      if (emails + digests > 0) {
+        this.svc.wake();
+        this.svc.store.notifyWork();
+      }
       return { emails, digests };
     } catch (err) {
       this.log.error({ err }, 'scheduler tick failed; will try again');
