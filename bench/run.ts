@@ -200,8 +200,13 @@ async function scaleOut(): Promise<Record<string, number>> {
         }),
       );
     }
+    // Measured from the first arrival, so process start-up is not counted.
+    await waitUntil(() => rx.count > 0, 60_000, 'the workers to start');
+    const t1 = performance.now();
+    const c1 = rx.count;
+    void start;
     await waitUntil(() => rx.count >= n, 300_000, `scale-out with ${workers} workers`);
-    const perS = n / ((performance.now() - start) / 1000);
+    const perS = (n - c1) / ((performance.now() - t1) / 1000);
     for (const c of children) c.kill('SIGKILL');
     await inst.close();
     await rx.close();
@@ -325,11 +330,14 @@ async function backlog(): Promise<Record<string, number>> {
     const inst = await instance('sqlite', { timeoutMs: 60_000 });
     const project = await setupHook(inst, `${rx.url}/hang`, 1, 32);
     const channel = await inst.store.db.selectFrom('channels').select(['id', 'notification_id']).executeTakeFirstOrThrow();
+    // One real event, and the backlog as its parts: every delivery can be rendered.
+    await command(inst.svc, inst.actor, (ctx) => updateProject(ctx, project.ids[0]!, { description: 'backlog' }));
+    const ev = await inst.store.db.selectFrom('events').select('id').where('type', '=', 'project.updated').executeTakeFirstOrThrow();
+    await inst.store.db.deleteFrom('deliveries').execute();
     const now = Date.now();
     await sql`with recursive g(x) as (select 1 union all select x + 1 from g where x < ${size})
       insert into deliveries (org_id, notification_id, channel_id, event_id, event_type, part, payload, status, attempt_count, retry_index, next_attempt_at, created_at, updated_at, dedupe_key)
-      select ${inst.actor.org_id}, ${channel.notification_id}, ${channel.id}, 'backlog-' || x, 'project.updated', 0, null, 'pending', 0, 0, ${now}, ${now}, ${now}, null from g`.execute(inst.store.db);
-    void project;
+      select ${inst.actor.org_id}, ${channel.notification_id}, ${channel.id}, ${ev.id}, 'project.updated', x, null, 'pending', 0, 0, ${now}, ${now}, ${now}, null from g`.execute(inst.store.db);
     global.gc?.();
     const mem = rssSampler(50);
     await inst.startWorker();
@@ -343,10 +351,25 @@ async function backlog(): Promise<Record<string, number>> {
   return out;
 }
 
+/** Runs one scenario with a time limit, so a stuck scenario is reported, not waited for. */
+async function scenario<T>(name: string, limitS: number, fn: () => Promise<T>): Promise<T | { error: string }> {
+  const t = performance.now();
+  log(`-- ${name}`);
+  try {
+    const r = await Promise.race([fn(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`did not finish in ${limitS} s`)), limitS * 1000))]);
+    log(`   ${name}: ${JSON.stringify(r)} (${r1((performance.now() - t) / 1000)} s)`);
+    return r;
+  } catch (err) {
+    log(`   ${name} FAILED: ${(err as Error).message}`);
+    return { error: (err as Error).message };
+  }
+}
+
 // ---------------------------------------------------------------- main
 async function main() {
   const t0 = performance.now();
   log(`Labelcast bench (${SMOKE ? 'smoke' : 'full'}): N=${N}, concurrency ${CONCURRENCY}, ${results.machine.cpus} cpus`);
+  const ok = <T,>(r: T | { error: string }): r is T => !(r && typeof r === 'object' && 'error' in r);
   const ceil = await ceiling();
   results.ceiling = { per_s: r1(ceil) };
   rows.push(['ceiling (undici, no queue)', `${r1(ceil)} /s`, '1.00']);
@@ -354,41 +377,46 @@ async function main() {
 
   results.throughput = {};
   for (const d of ['sqlite', 'postgres'] as const) {
-    const t = await throughput(d);
-    results.throughput[d] = { ...t, ratio: r3(t.per_s / ceil) };
-    rows.push([`throughput ${d}`, `${t.per_s} /s`, `${r3(t.per_s / ceil)} of ceiling`]);
-    log(`throughput ${d} ${t.per_s}/s`);
+    const t = await scenario(`throughput ${d}`, 240, () => throughput(d));
+    results.throughput[d] = ok(t) ? { ...t, ratio: r3(t.per_s / ceil) } : t;
+    rows.push([`throughput ${d}`, ok(t) ? `${t.per_s} /s` : t.error, ok(t) ? `${r3(t.per_s / ceil)} of ceiling` : '']);
   }
 
-  const bull = await bullmq();
-  const gw = await graphile();
-  results.peers = { bullmq: { per_s: r1(bull), ratio: r3(bull / ceil) }, graphile: { per_s: r1(gw), ratio: r3(gw / ceil) } };
-  results.vs_peers = { sqlite_over_bullmq: r3(results.throughput.sqlite.per_s / bull), postgres_over_graphile: r3(results.throughput.postgres.per_s / gw) };
-  rows.push(['peer: BullMQ + Redis', `${r1(bull)} /s`, `Labelcast SQLite = ${results.vs_peers.sqlite_over_bullmq}x`]);
-  rows.push(['peer: graphile-worker + PostgreSQL', `${r1(gw)} /s`, `Labelcast PostgreSQL = ${results.vs_peers.postgres_over_graphile}x`]);
-  log(`peers bullmq ${r1(bull)}/s graphile ${r1(gw)}/s`);
+  const bull = await scenario('peer bullmq', 180, bullmq);
+  const gw = await scenario('peer graphile-worker', 180, graphile);
+  results.peers = { bullmq: ok(bull) ? { per_s: r1(bull), ratio: r3(bull / ceil) } : bull, graphile: ok(gw) ? { per_s: r1(gw), ratio: r3(gw / ceil) } : gw };
+  results.vs_peers = {
+    sqlite_over_bullmq: ok(bull) && results.throughput.sqlite.per_s ? r3(results.throughput.sqlite.per_s / bull) : null,
+    postgres_over_graphile: ok(gw) && results.throughput.postgres.per_s ? r3(results.throughput.postgres.per_s / gw) : null,
+  };
+  rows.push(['peer: BullMQ + Redis', ok(bull) ? `${r1(bull)} /s` : bull.error, `Labelcast SQLite = ${results.vs_peers.sqlite_over_bullmq}x`]);
+  rows.push(['peer: graphile-worker + PostgreSQL', ok(gw) ? `${r1(gw)} /s` : gw.error, `Labelcast PostgreSQL = ${results.vs_peers.postgres_over_graphile}x`]);
 
   results.latency = {};
   for (const d of ['sqlite', 'postgres'] as const) {
-    const l = await latency(d);
+    const l = await scenario(`latency ${d}`, 150, () => latency(d));
     results.latency[d] = l;
-    rows.push([`latency ${d} @${l.rate_per_s}/s`, `p50 ${l.p50_ms} ms, p99 ${l.p99_ms} ms, max ${l.max_ms} ms`, '']);
-    log(`latency ${d} p99 ${l.p99_ms}ms`);
+    rows.push([`latency ${d}`, ok(l) ? `@${l.rate_per_s}/s: p50 ${l.p50_ms} ms, p99 ${l.p99_ms} ms, max ${l.max_ms} ms` : l.error, '']);
   }
 
-  results.fanout = await fanout();
-  rows.push(['fan-out 1 event -> channels', `${results.fanout.one_event_to_many_ms_per_delivery} ms/delivery`, `${results.fanout.ratio} of many->1`]);
-  results.isolation = await isolation();
-  rows.push(['isolation (1 hanging of 101)', `${results.isolation.with_hanging_per_s} /s`, `${results.isolation.ratio} of healthy-only`]);
-  results.scale_out = await scaleOut();
-  rows.push(['scale-out PostgreSQL 2 vs 1 worker', `${results.scale_out.two_workers_per_s} /s`, `${results.scale_out.ratio}x`]);
+  const f = await scenario('fan-out', 120, fanout);
+  results.fanout = f;
+  rows.push(['fan-out 1 event -> channels', ok(f) ? `${f.one_event_to_many_ms_per_delivery} ms/delivery` : f.error, ok(f) ? `${f.ratio} of many->1` : '']);
+  const iso = await scenario('isolation', 120, isolation);
+  results.isolation = iso;
+  rows.push(['isolation (1 hanging of 101)', ok(iso) ? `${iso.with_hanging_per_s} /s` : iso.error, ok(iso) ? `${iso.ratio} of healthy-only` : '']);
+  const so = await scenario('scale-out', 150, scaleOut);
+  results.scale_out = so;
+  rows.push(['scale-out PostgreSQL 2 vs 1 worker', ok(so) ? `${so.two_workers_per_s} /s` : so.error, ok(so) ? `${so.ratio}x` : '']);
   results.digest = {};
   for (const d of ['sqlite', 'postgres'] as const) {
-    results.digest[d] = await digest(d);
-    rows.push([`digest over ${results.digest[d].rows} rows (${d})`, `${results.digest[d].seconds} s`, '']);
+    const g = await scenario(`digest ${d}`, 120, () => digest(d));
+    results.digest[d] = g;
+    rows.push([`digest (${d})`, ok(g) ? `${g.rows} rows: ${g.seconds} s` : g.error, '']);
   }
-  results.memory = await backlog();
-  rows.push(['memory under a pending backlog', JSON.stringify(results.memory), '']);
+  const m = await scenario('memory under a backlog', 120, backlog);
+  results.memory = m;
+  rows.push(['memory under a pending backlog', JSON.stringify(m), '']);
   results.seconds = r1((performance.now() - t0) / 1000);
 
   const w = Math.max(...rows.map((r) => r[0].length));

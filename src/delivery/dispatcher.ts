@@ -221,8 +221,15 @@ export class Dispatcher {
       const channel = channels.get(delivery.channel_id);
       const event = delivery.event_id ? events.get(delivery.event_id) : syntheticEvent(delivery);
       if (!channel || !event) {
-        // Its channel or event was deleted between claim and load: nothing to send.
-        await releaseOwn(this.svc.store, this.workerId, [delivery.id], Date.now());
+        // Its channel or its event is gone: nothing can be sent, ever. Finish it visibly
+        // (handing it back would have it claimed again at once, in a loop: the backlog
+        // benchmark found that).
+        const now = Date.now();
+        await this.svc.store.db
+          .updateTable('deliveries')
+          .set({ status: channel ? 'failed' : 'cancelled', last_error: channel ? 'its event no longer exists' : 'its channel no longer exists', lease_until: null, leased_by: null, updated_at: now, completed_at: now })
+          .where('id', '=', delivery.id)
+          .execute();
         continue;
       }
       const job: Job = { delivery, channel, event, context, abort: new AbortController() };
