@@ -93,7 +93,7 @@ export async function instance(dialect: DialectName, delivery: Partial<DeliveryS
   let store: Store;
   if (dialect === 'sqlite') {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelcast-bench-'));
-    store = await openStore({ sqliteFile: path.join(dir, 'bench.db'), sqliteSync: (process.env.LABELCAST_SQLITE_SYNC as 'NORMAL' | 'FULL' | undefined) ?? 'NORMAL' });
+    store = await openStore({ sqliteFile: path.join(dir, 'bench.db'), sqliteSync: (process.env.LABELCAST_SQLITE_SYNC as 'NORMAL' | 'FULL' | undefined) ?? 'FULL' });
   } else {
     db = await freshPgDatabase();
     store = await openStore({ databaseUrl: db.url, pgPoolSize: 10 });

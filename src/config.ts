@@ -19,6 +19,7 @@ export interface Config {
   targets: TargetPolicy;
   delivery: DeliverySettings;
   messaging: MessagingSettings;
+  sqliteSync: 'FULL' | 'NORMAL';
 }
 
 export class ConfigError extends Error {}
@@ -64,7 +65,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: { port?:
     targets,
     delivery,
     messaging,
+    sqliteSync: sqliteSync(env.LABELCAST_SQLITE_SYNC),
   };
+}
+
+function sqliteSync(v: string | undefined): 'FULL' | 'NORMAL' {
+  const s = (v ?? 'FULL').toUpperCase();
+  if (s !== 'FULL' && s !== 'NORMAL') throw new ConfigError(`LABELCAST_SQLITE_SYNC must be FULL or NORMAL; got '${v}'.`);
+  return s;
 }
 
 export function sqliteFile(config: Config): string {

@@ -21,7 +21,7 @@ export interface Running {
 }
 
 export async function openConfiguredStore(config: Config): Promise<Store> {
-  return openStore(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { sqliteFile: sqliteFile(config) });
+  return openStore(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { sqliteFile: sqliteFile(config), sqliteSync: config.sqliteSync });
 }
 
 const RETENTION_EVERY_MS = 10 * 60 * 1000;
