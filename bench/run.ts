@@ -4,6 +4,8 @@
 // Prints a table, writes bench/results/latest.json, and prints that JSON as its last line.
 // Every figure that is a speed is also a ratio to a baseline measured in the same run.
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -218,8 +220,14 @@ async function scaleOut(): Promise<Record<string, number>> {
 }
 
 // ---------------------------------------------------------------- peers
+// Installed by `npm run bench` into bench/peers (see its package.json for why not here).
+async function peer(name: string): Promise<unknown> {
+  const require = createRequire(path.resolve('bench/peers/package.json'));
+  return import(pathToFileURL(require.resolve(name)).href);
+}
+
 async function bullmq(): Promise<number> {
-  const { Queue, Worker } = await import('bullmq');
+  const { Queue, Worker } = (await peer('bullmq')) as any;
   const rx = await startReceiver();
   const connection = { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null };
   const name = `bench-${Date.now()}`;
@@ -228,7 +236,7 @@ async function bullmq(): Promise<number> {
   let done = 0;
   const worker = new Worker(
     name,
-    async (job) => {
+    async (job: { data: unknown }) => {
       const res = await request(`${rx.url}/bull`, { method: 'POST', body: JSON.stringify(job.data), headers: { 'content-type': 'application/json' }, dispatcher: agent });
       await res.body.dump();
       if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`status ${res.statusCode}`);
@@ -251,7 +259,8 @@ async function bullmq(): Promise<number> {
 }
 
 async function graphile(): Promise<number> {
-  const { run, makeWorkerUtils } = await import('graphile-worker');
+  const gwm = (await peer('graphile-worker')) as any;
+  const { run, makeWorkerUtils } = gwm;
   const db = await freshPgDatabase();
   const rx = await startReceiver();
   const agent = new Agent({ connections: CONCURRENCY });
@@ -263,9 +272,9 @@ async function graphile(): Promise<number> {
     concurrency: CONCURRENCY,
     noHandleSignals: true,
     pollInterval: 1000,
-    logger: new (await import('graphile-worker')).Logger(() => () => undefined),
+    logger: new gwm.Logger(() => () => undefined),
     taskList: {
-      webhook: async (payload) => {
+      webhook: async (payload: unknown) => {
         const res = await request(`${rx.url}/graphile`, { method: 'POST', body: JSON.stringify(payload), headers: { 'content-type': 'application/json' }, dispatcher: agent });
         await res.body.dump();
         if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`status ${res.statusCode}`);
