@@ -59,7 +59,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
     const prune = async () => {
       try {
         const r = await pruneOnce(store, Date.now() - config.delivery.retentionMs, { stop: () => stopRetention });
-        if (r.attempts + r.deliveries + r.events > 0) app.log.info(r, 'retention pruned old rows');
+        if (r.attempts + r.deliveries + r.events + r.messaging > 0) app.log.info(r, 'retention pruned old rows');
       } catch (err) {
         app.log.error({ err }, 'retention failed; will try again');
       }

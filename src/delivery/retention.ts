@@ -7,6 +7,8 @@ export interface PruneResult {
   attempts: number;
   deliveries: number;
   events: number;
+  /** Email items already sent, outbox messages and digest-run records. */
+  messaging: number;
 }
 
 const BATCH = 500;
@@ -57,5 +59,23 @@ export async function pruneOnce(store: Store, cutoff: number, opts: { pauseMs?: 
     if (ids.length) await db.deleteFrom('events').where('seq', 'in', ids).execute();
     return ids.length;
   }, pause, stop);
-  return { attempts, deliveries, events };
+  // Email items once batched, the local outbox, and the record of digest runs (a run older
+  // than the retention period can no longer be "missed", so its key is not needed).
+  const messaging =
+    (await drain(async () => {
+      const ids = (await db.selectFrom('email_items').select('id').where('created_at', '<', cutoff).where('batch_id', 'is not', null).limit(BATCH).execute()).map((r) => r.id);
+      if (ids.length) await db.deleteFrom('email_items').where('id', 'in', ids).execute();
+      return ids.length;
+    }, pause, stop)) +
+    (await drain(async () => {
+      const ids = (await db.selectFrom('outbox').select('id').where('created_at', '<', cutoff).limit(BATCH).execute()).map((r) => r.id);
+      if (ids.length) await db.deleteFrom('outbox').where('id', 'in', ids).execute();
+      return ids.length;
+    }, pause, stop)) +
+    (await drain(async () => {
+      const ids = (await db.selectFrom('digest_windows').select('id').where('fire_at', '<', cutoff).limit(BATCH).execute()).map((r) => r.id);
+      if (ids.length) await db.deleteFrom('digest_windows').where('id', 'in', ids).execute();
+      return ids.length;
+    }, pause, stop));
+  return { attempts, deliveries, events, messaging };
 }

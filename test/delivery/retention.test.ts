@@ -28,8 +28,20 @@ describe.each(DIALECTS)('retention on %s', (dialect) => {
         .values(ids.map((id) => ({ delivery_id: id, channel_id: 1, attempt_no: 1, started_at: old, latency_ms: 1, url: 'u', request_headers: '{}', request_body: '{}', response_status: 200, response_body: '', outcome: 'success', worker: 'w', error_kind: null, error_message: null })))
         .execute();
 
+      // Old messaging rows: a sent email item, an unsent one (kept: its email is owed), an
+      // outbox message and a digest run; plus a recent digest run (kept).
+      await db.insertInto('email_items').values([
+        { org_id: 1, recipient: 'a@x.test', window_start: old, event_id: 'e-old-done', notification_id: 1, channel_id: 1, batch_id: 1, created_at: old },
+        { org_id: 1, recipient: 'b@x.test', window_start: old, event_id: 'e-old-done', notification_id: 1, channel_id: 1, batch_id: null, created_at: old },
+      ]).execute();
+      await db.insertInto('outbox').values({ org_id: 1, delivery_id: 1, recipients: '[]', subject: 's', text: 't', html: 'h', created_at: old }).execute();
+      await db.insertInto('digest_windows').values([{ notification_id: 1, fire_at: old, outcome: 'sent', created_at: old }, { notification_id: 1, fire_at: now, outcome: 'sent', created_at: now }]).execute();
+
       const result = await pruneOnce(store, now - 30 * day, { pauseMs: 0 });
-      expect(result).toEqual({ attempts: 5, deliveries: 1200, events: 2 });
+      expect(result).toEqual({ attempts: 5, deliveries: 1200, events: 2, messaging: 3 });
+      expect((await db.selectFrom('email_items').select('recipient').execute()).map((r) => r.recipient)).toEqual(['b@x.test']);
+      expect(await db.selectFrom('outbox').select('id').execute()).toEqual([]);
+      expect((await db.selectFrom('digest_windows').select('fire_at').execute()).map((r) => r.fire_at)).toEqual([now]);
       const left = await db.selectFrom('deliveries').select(['event_id', 'status']).orderBy('id').execute();
       expect(left).toEqual([{ event_id: 'e-old-pending', status: 'pending' }, { event_id: 'e-new', status: 'succeeded' }]);
       const events = (await db.selectFrom('events').select('id').orderBy('seq').execute()).map((e) => e.id);
