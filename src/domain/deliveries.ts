@@ -7,6 +7,7 @@ import { newDelivery, signalWork } from '../routing/route.js';
 import type { CanonicalEvent } from './events.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
+import { iso, isoOrNull } from './views.js';
 import { AppError, notFound } from './errors.js';
 import { uuidv7 } from './ids.js';
 import { loadChannel } from './notifications.js';
@@ -15,7 +16,6 @@ import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './pa
 export const DELIVERY_STATUSES = ['pending', 'sending', 'succeeded', 'failed', 'cancelled'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export interface DeliveryView {
   id: number;
@@ -61,9 +61,9 @@ export function deliveryView(d: Selectable<DeliveryTable>): DeliveryView {
     next_attempt_at: d.status === 'pending' ? iso(d.next_attempt_at) : null,
     last_status: d.last_status,
     last_error: d.last_error,
-    created_at: iso(d.created_at)!,
-    updated_at: iso(d.updated_at)!,
-    completed_at: iso(d.completed_at),
+    created_at: iso(d.created_at),
+    updated_at: iso(d.updated_at),
+    completed_at: isoOrNull(d.completed_at),
   };
 }
 
@@ -71,7 +71,7 @@ function attemptView(a: Selectable<AttemptTable>): AttemptView {
   return {
     id: a.id,
     attempt_no: a.attempt_no,
-    started_at: iso(a.started_at)!,
+    started_at: iso(a.started_at),
     latency_ms: a.latency_ms,
     url: a.url,
     request_headers: JSON.parse(a.request_headers) as Record<string, string>,

@@ -3,7 +3,7 @@
 // webhook; the channel row keeps kind-specific settings in `config` so email, Slack and
 // digest channels add a kind, not a table.
 import crypto from 'node:crypto';
-import { sql, type Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import { literalRefusal } from '../channels/targets.js';
 import { signalWork } from '../routing/route.js';
 import { dialect as dialectOf, type DialectName } from '../dialects/index.js';
@@ -12,8 +12,9 @@ import type { Db } from '../store/connect.js';
 import type { ChannelTable, NotificationTable } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
+import { iso, isoOrNull } from './views.js';
 import { AppError, notFound } from './errors.js';
-import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
+import { decodeCursor, pageLimit, titleContains, toPage, type Page, type PageQuery } from './paging.js';
 
 export { DIALECT_NAMES as DIALECTS } from '../dialects/index.js';
 export type Dialect = DialectName;
@@ -156,7 +157,6 @@ export interface NotificationView {
 /** Returned once, when a secret is created or rotated. */
 export type WithSecret<T> = T & { secret?: string };
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export interface WebhookConfig {
   url: string;
@@ -196,12 +196,12 @@ export function channelView(c: Selectable<ChannelTable>): ChannelView {
     health: {
       state: c.disabled_at !== null ? 'disabled' : c.failure_streak > 0 ? 'failing' : 'healthy',
       failure_streak: c.failure_streak,
-      failing_since: iso(c.first_failure_at),
-      disabled_at: iso(c.disabled_at),
+      failing_since: isoOrNull(c.first_failure_at),
+      disabled_at: isoOrNull(c.disabled_at),
       disabled_reason: c.disabled_reason,
     },
-    created_at: iso(c.created_at)!,
-    updated_at: iso(c.updated_at)!,
+    created_at: iso(c.created_at),
+    updated_at: iso(c.updated_at),
   };
 }
 
@@ -230,8 +230,8 @@ function notificationView(n: Selectable<NotificationTable>, channels: Selectable
     stage_id: n.stage_id,
     channels: channels.map(channelView),
     created_by: n.created_by,
-    created_at: iso(n.created_at)!,
-    updated_at: iso(n.updated_at)!,
+    created_at: iso(n.created_at),
+    updated_at: iso(n.updated_at),
   };
 }
 
@@ -547,8 +547,7 @@ export async function listNotifications(db: Db, orgId: number, q: PageQuery & { 
   const limit = pageLimit(q);
   let query = db.selectFrom('notifications').selectAll().where('org_id', '=', orgId).where('id', '>', decodeCursor(q.cursor));
   if (q.search) {
-    const pattern = '%' + q.search.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-    query = query.where(sql<boolean>`lower(title) like ${pattern} escape '\\'`);
+    query = query.where(titleContains(q.search));
   }
   const rows = await query.orderBy('id').limit(limit + 1).execute();
   const channels = await channelsOf(db, rows.slice(0, limit).map((r) => r.id));

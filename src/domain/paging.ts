@@ -1,5 +1,6 @@
 // Keyset paging: a cursor is the last id a page returned, opaque to clients so the
 // encoding may change. Keyset (not offset) keeps each page one index range scan.
+import { sql, type RawBuilder } from 'kysely';
 import { AppError } from './errors.js';
 
 export interface Page<T> {
@@ -37,4 +38,10 @@ export function toPage<R, T>(rows: R[], limit: number, view: (r: R) => T, key: (
 
 export function pageLimit(q: PageQuery): number {
   return Math.min(q.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
+}
+
+/** Case-insensitive "title contains", with LIKE's wildcards in the search taken literally. */
+export function titleContains(search: string): RawBuilder<boolean> {
+  const pattern = '%' + search.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+  return sql<boolean>`lower(title) like ${pattern} escape '\\'`;
 }

@@ -7,7 +7,7 @@ import { CAN, requireRole } from './access.js';
 import { AppError, notFound } from './errors.js';
 import { emit } from './events.js';
 import { newHash } from './ids.js';
-import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
+import { decodeCursor, pageLimit, titleContains, toPage, type Page, type PageQuery } from './paging.js';
 import { projectView, stageView, type ProjectView, type StageView } from './views.js';
 import { checkStageWebhooks, dropProjectStageWebhooks, stageWebhooks, syncStageWebhooks, type StageWebhookView } from './stage-webhooks.js';
 
@@ -222,8 +222,7 @@ export async function listProjects(db: Db, orgId: number, q: PageQuery & { searc
   const limit = pageLimit(q);
   let query = db.selectFrom('projects').selectAll().where('org_id', '=', orgId).where('id', '>', decodeCursor(q.cursor));
   if (q.search) {
-    const pattern = '%' + q.search.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-    query = query.where(sql<boolean>`lower(title) like ${pattern} escape '\\'`);
+    query = query.where(titleContains(q.search));
   }
   if (q.status) query = query.where('status', '=', q.status);
   const rows = await query.orderBy('id').limit(limit + 1).execute();

@@ -10,6 +10,7 @@ import type { ChannelTable, NotificationTable } from '../store/schema.js';
 import { ACTION_EVENTS, type LsAction } from '../dialects/label-studio.js';
 import type { Ctx } from './context.js';
 import { AppError, notFound } from './errors.js';
+import { iso } from './views.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 import {
   createNotification,
@@ -20,7 +21,6 @@ import {
   type WebhookConfig,
 } from './notifications.js';
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 // ---------------------------------------------------------------- Label Studio
 

@@ -13,7 +13,8 @@ import type {
   UserTable,
 } from '../store/schema.js';
 
-const iso = (ms: number) => new Date(ms).toISOString();
+export const iso = (ms: number) => new Date(ms).toISOString();
+export const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 export interface StageView {
   id: number;
