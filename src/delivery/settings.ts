@@ -14,6 +14,8 @@ export interface DeliverySettings {
   maxRetryAfterMs: number;
   /** Disable a channel whose attempts have failed without a success for this long. */
   disableAfterMs: number;
+  /** /v1/webhooks (Label Studio) webhooks are disabled after this many failures in a row. */
+  labelStudioMaxFailures: number;
   /** Response bodies are recorded up to this many bytes. */
   responseBodyLimit: number;
   /** Requests in flight per worker process, across all channels. */
@@ -73,6 +75,8 @@ export function loadDeliverySettings(env: NodeJS.ProcessEnv = process.env): Deli
     maxInFlight: int('LABELCAST_MAX_IN_FLIGHT', 32, 1, 10_000),
     maxRetryAfterMs: d('LABELCAST_MAX_RETRY_AFTER', '1h'),
     disableAfterMs: d('LABELCAST_DISABLE_AFTER', '5d'),
+    // Label Studio's own rule: a webhook is disabled after 50 consecutive failures.
+    labelStudioMaxFailures: int('LABELCAST_LABEL_STUDIO_MAX_FAILURES', 50, 1, 1_000_000),
     responseBodyLimit: int('LABELCAST_RESPONSE_BODY_LIMIT', 4096, 0, 1_048_576),
     workerConcurrency: int('LABELCAST_WORKER_CONCURRENCY', 256, 1, 100_000),
     pollMs: d('LABELCAST_POLL_INTERVAL', '1s'),

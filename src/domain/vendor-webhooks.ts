@@ -53,8 +53,6 @@ interface LsConfig extends WebhookConfig {
   ls_all?: boolean;
 }
 
-/** Label Studio disables a webhook after this many consecutive failures. */
-export const LS_MAX_FAILURES = Number(process.env.LABELCAST_LABEL_STUDIO_MAX_FAILURES ?? 50);
 
 function lsView(n: Selectable<NotificationTable>, c: Selectable<ChannelTable>): LsWebhookView {
   const cfg = JSON.parse(c.config) as LsConfig;
@@ -108,7 +106,7 @@ export async function createLsWebhook(ctx: Ctx, input: LsWebhookInput): Promise<
           dialect: 'label-studio',
           headers: input.headers ?? {},
           send_payload: input.send_payload ?? true,
-          disable_after_failures: LS_MAX_FAILURES,
+          disable_after_failures: ctx.svc.delivery.labelStudioMaxFailures,
         },
       ],
     },

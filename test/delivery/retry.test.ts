@@ -51,5 +51,7 @@ describe('retry policy', () => {
     expect(parseDuration('2h', 'x')).toBe(7_200_000);
     expect(() => parseDuration('soon', 'LABELCAST_X')).toThrow(/LABELCAST_X/);
     expect(loadDeliverySettings({ LABELCAST_RETRY_SCHEDULE: '0,1s,1m' }).schedule).toEqual([0, 1000, 60_000]);
+    expect(s.labelStudioMaxFailures).toBe(50);
+    expect(() => loadDeliverySettings({ LABELCAST_LABEL_STUDIO_MAX_FAILURES: 'many' })).toThrow(/LABELCAST_LABEL_STUDIO_MAX_FAILURES must be an integer/);
   });
 });
