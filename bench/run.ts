@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { request, Agent } from 'undici';
+import pg from 'pg';
 import { command } from '../src/domain/context.js';
 import { createNotification } from '../src/domain/notifications.js';
 import { createProject, updateProject } from '../src/domain/projects.js';
@@ -269,10 +270,15 @@ async function graphile(): Promise<number> {
   const rx = await startReceiver();
   const agent = new Agent({ connections: CONCURRENCY });
   let done = 0;
-  const utils = await makeWorkerUtils({ connectionString: db.url });
+  // Our own pool, ended before the database is dropped: graphile-worker's internal pools
+  // could still hold a client when the drop terminated it, and an unhandled pool 'error'
+  // crashed the bench (seen once in CI).
+  const pool = new pg.Pool({ connectionString: db.url, max: CONCURRENCY + 4 });
+  pool.on('error', () => undefined);
+  const utils = await makeWorkerUtils({ pgPool: pool });
   await utils.migrate();
   const runner = await run({
-    connectionString: db.url,
+    pgPool: pool,
     concurrency: CONCURRENCY,
     noHandleSignals: true,
     pollInterval: 1000,
@@ -294,6 +300,7 @@ async function graphile(): Promise<number> {
   const perS = N / ((performance.now() - start) / 1000);
   await runner.stop();
   await utils.release();
+  await pool.end();
   await agent.close();
   await rx.close();
   await db.drop();
