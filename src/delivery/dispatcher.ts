@@ -36,6 +36,14 @@ export const USER_AGENT = 'Labelcast-Webhooks/0.1';
 export const LEASE_MARGIN_MS = 10_000;
 // How long freed slots wait to be refilled together (see wakeSoon).
 const CLAIM_COALESCE_MS = 2;
+// A failed record is tried again this much later (the database restarting, say).
+const RECORD_RETRY_MS = 500;
+// A completion whose record failed on its own this many times, while a plain update of its
+// delivery still succeeds, is a bad row, not a database away: it is ended as failed.
+const POISON_AFTER = 3;
+// After the grace period and the aborts, how long stop() waits for the last records before
+// it gives up on them (their leases are released by the next start or by lease expiry).
+const STOP_RECORD_MS = 5_000;
 
 interface Job {
   delivery: Selectable<DeliveryTable>;
@@ -52,6 +60,9 @@ interface Completion {
   body: string;
   startedAt: number;
   result: SendResult;
+  /** Times recording it failed on its own (see recordIsolated). */
+  failures: number;
+  lastError?: unknown;
 }
 
 export interface DispatcherOptions {
@@ -102,6 +113,8 @@ export class Dispatcher {
   private readonly inFlight = new Map<number, Job>();
   private readonly pending: Completion[] = [];
   private flushing: Promise<void> | null = null;
+  /** Set by stop() when records cannot be written before it must return. */
+  private abandoned = false;
   private stopping = false;
   private woken = false;
   private waiter: (() => void) | null = null;
@@ -300,7 +313,7 @@ export class Dispatcher {
     }
     this.metrics.latency.observe(result.latencyMs / 1000);
     this.metrics.attempts.inc({ outcome: result.ok ? 'success' : 'failure', error_kind: result.errorKind ?? '' });
-    this.pending.push({ job, url: out.url, headers: out.headers, body: out.body, startedAt, result });
+    this.pending.push({ job, url: out.url, headers: out.headers, body: out.body, startedAt, result, failures: 0 });
     this.scheduleFlush();
   }
 
@@ -393,25 +406,74 @@ export class Dispatcher {
     this.flushing = (async () => {
       // Let completions that finish in the same tick join this batch.
       await new Promise((r) => setImmediate(r));
-      while (this.pending.length > 0) {
+      while (this.pending.length > 0 && !this.abandoned) {
         const batch = this.pending.splice(0, 500);
-        try {
-          await this.record(batch);
-        } catch (err) {
-          // Could not write (database away): keep them and retry; the leases stay ours.
-          this.log.error({ err, count: batch.length }, 'could not record attempts; retrying');
-          this.pending.unshift(...batch);
-          await new Promise((r) => setTimeout(r, 500));
-          continue;
-        }
-        for (const c of batch) this.inFlight.delete(c.job.delivery.id);
+        const left = await this.recordIsolated(batch);
+        const done = batch.filter((c) => !left.includes(c));
+        for (const c of done) this.inFlight.delete(c.job.delivery.id);
         this.metrics.inFlight.set(this.inFlight.size);
-        this.wakeSoon();
+        if (done.length > 0) this.wakeSoon();
+        if (left.length > 0) {
+          // Could not write them (database away): keep them and retry; the leases stay ours.
+          this.pending.unshift(...left);
+          await new Promise((r) => setTimeout(r, RECORD_RETRY_MS));
+        }
       }
     })().finally(() => {
       this.flushing = null;
-      if (this.pending.length > 0) this.scheduleFlush();
+      if (this.pending.length > 0 && !this.abandoned) this.scheduleFlush();
     });
+  }
+
+  /**
+   * Records a batch; returns the completions that could not be recorded. One bad row must
+   * not hold the rest (issue 10: one row that threw kept a whole batch, and every later
+   * completion that joined it, unrecorded forever): when the batch fails, each completion
+   * is recorded on its own. A completion that keeps failing on its own while the database
+   * answers is ended as failed with the reason, visible and resendable, rather than kept.
+   */
+  private async recordIsolated(batch: Completion[]): Promise<Completion[]> {
+    try {
+      await this.record(batch);
+      return [];
+    } catch (err) {
+      this.log.error({ err, count: batch.length }, batch.length > 1 ? 'could not record a batch of attempts; recording them one by one' : 'could not record an attempt');
+    }
+    const left: Completion[] = [];
+    for (const c of batch) {
+      if (batch.length > 1) {
+        try {
+          await this.record([c]);
+          continue;
+        } catch (err) {
+          this.log.error({ err, delivery: c.job.delivery.id, channel: c.job.channel.id }, 'could not record this attempt');
+          c.lastError = err;
+        }
+      }
+      c.failures += 1;
+      if (c.failures >= POISON_AFTER && (await this.endUnrecordable(c))) continue;
+      left.push(c);
+    }
+    return left;
+  }
+
+  /** The last resort for a completion whose record keeps failing: end its delivery, visibly. */
+  private async endUnrecordable(c: Completion): Promise<boolean> {
+    const now = Date.now();
+    const why = c.lastError instanceof Error ? c.lastError.message : String(c.lastError ?? 'unknown error');
+    try {
+      await this.svc.store.db
+        .updateTable('deliveries')
+        .set({ status: 'failed', last_error: `the attempt could not be recorded: ${why}`.slice(0, 1000), lease_until: null, leased_by: null, updated_at: now, completed_at: now })
+        .where('id', '=', c.job.delivery.id)
+        .where('leased_by', '=', this.workerId)
+        .execute();
+      this.log.error({ delivery: c.job.delivery.id, channel: c.job.channel.id }, 'gave up recording an attempt; its delivery is marked failed');
+      this.metrics.deliveries.inc({ outcome: 'failed' });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** One transaction: every attempt of the batch, its delivery's new state, channel health. */
@@ -444,15 +506,26 @@ export class Dispatcher {
         .execute();
       const now = Date.now();
       for (const c of batch) {
-        const h = health.get(c.job.channel.id)!;
+        const base = { attempt_count: c.job.delivery.attempt_count + 1, last_status: c.result.status, lease_until: null, leased_by: null, updated_at: now };
+        // Only our own lease is ours to finish: a delivery cancelled meanwhile stays
+        // cancelled, and one whose lease expired belongs to whoever claimed it since.
+        const mine = trx.updateTable('deliveries').where('id', '=', c.job.delivery.id).where('leased_by', '=', this.workerId);
+        const h = health.get(c.job.channel.id);
+        if (!h) {
+          // Its channel was deleted while the request was in flight (with its notification,
+          // /v1/webhooks webhook or pipeline): the attempt above is history; the delivery
+          // ends cancelled, and there is no health left to update.
+          await mine.set({ ...base, status: 'cancelled', last_error: 'its channel was deleted while this attempt was in flight', completed_at: now }).where('status', 'in', ['sending', 'cancelled']).execute();
+          outcomes.push('cancelled');
+          continue;
+        }
         const decision = decide(c.result, c.job.delivery.retry_index, h, s, now);
-        const base = { attempt_count: c.job.delivery.attempt_count + 1, last_status: c.result.status, last_error: c.result.errorMessage, lease_until: null, leased_by: null, updated_at: now };
         const next = decision.next;
         const set =
           next.status === 'pending'
-            ? { ...base, status: 'pending', retry_index: next.retryIndex, next_attempt_at: next.at }
-            : { ...base, status: next.status, completed_at: now, ...(next.status === 'failed' ? { last_error: `${c.result.errorMessage ?? ''} (${next.reason})`.trim() } : {}) };
-        await trx.updateTable('deliveries').set(set).where('id', '=', c.job.delivery.id).execute();
+            ? { ...base, last_error: c.result.errorMessage, status: 'pending', retry_index: next.retryIndex, next_attempt_at: next.at }
+            : { ...base, last_error: next.status === 'failed' ? `${c.result.errorMessage ?? ''} (${next.reason})`.trim() : c.result.errorMessage, status: next.status, completed_at: now };
+        await mine.set(set).where('status', '=', 'sending').execute();
         outcomes.push(next.status === 'pending' ? 'retrying' : next.status);
         if (c.result.ok) {
           if (h.failure_streak !== 0 || h.first_failure_at !== null) {
@@ -493,14 +566,31 @@ export class Dispatcher {
   }
 
   /** Stop claiming; wait for requests in flight up to graceMs, then abort and release them. */
-  async stop(graceMs = 10_000): Promise<void> {
+  stop(graceMs = 10_000): Promise<void> {
+    // Idempotent: the server and a test may both ask.
+    this.stopped ??= this.shutdown(graceMs);
+    return this.stopped;
+  }
+
+  private stopped: Promise<void> | null = null;
+
+  private async shutdown(graceMs: number): Promise<void> {
     this.stopping = true;
     this.wake();
     await this.loop;
     const deadline = Date.now() + graceMs;
     while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const job of this.inFlight.values()) job.abort.abort();
-    while (this.inFlight.size > 0 || this.flushing) await new Promise((r) => setTimeout(r, 10));
+    // Bounded: a database that cannot take the records must not keep the process alive
+    // (issue 10: SIGTERM did not end a process whose records kept failing).
+    const recordDeadline = Date.now() + STOP_RECORD_MS;
+    while ((this.inFlight.size > 0 || this.flushing) && Date.now() < recordDeadline) await new Promise((r) => setTimeout(r, 10));
+    if (this.inFlight.size > 0 || this.flushing) {
+      this.abandoned = true;
+      this.log.error({ unrecorded: this.pending.length, inFlight: this.inFlight.size }, 'stopping with attempts not recorded; their leases are released by the next start or when they expire');
+      this.pending.length = 0;
+      await Promise.race([this.flushing, new Promise((r) => setTimeout(r, RECORD_RETRY_MS * 2))]);
+    }
     await this.unlisten?.();
     await this.sender.close();
     await this.email.close();

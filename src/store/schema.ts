@@ -166,7 +166,7 @@ export interface DeliveryTable {
   event_type: string;
   part: number;
   payload: string | null;
-  // pending | sending | succeeded | failed (dead-lettered)
+  // pending | sending | succeeded | failed (dead-lettered) | cancelled (its channel deleted)
   status: string;
   attempt_count: number;
   // Position in the retry schedule; a resend starts it again.
