@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import type { ProjectView, TaskView } from '../domain/views.js';
 import type { Dialect, RenderInput, Rendered } from './dialect.js';
+import { deriveConfig } from './label-config.js';
 import { renderStandardBody } from './standard.js';
 
 type Op = 'c' | 'u' | 'd';
@@ -34,7 +35,8 @@ function item(t: TaskView, input: RenderInput, over: { status?: string; approval
   const users = input.context.users;
   const annotator = over.annotator ?? t.assignee;
   const qa = over.qa ?? t.reviewer;
-  const status = over.status ?? (t.stage.kind === 'complete' ? 'Completed' : t.stage.kind === 'review' ? 'QualityCheck' : t.is_labeled ? 'InProgress' : 'NotStarted');
+  // Seed 004's example: an item nobody has labelled yet is "New".
+  const status = over.status ?? (t.stage.kind === 'complete' ? 'Completed' : t.stage.kind === 'review' ? 'QualityCheck' : t.is_labeled ? 'InProgress' : 'New');
   const first = Object.values(t.data).find((v): v is string => typeof v === 'string');
   return {
     id: t.id,
@@ -54,16 +56,41 @@ function item(t: TaskView, input: RenderInput, over: { status?: string; approval
   };
 }
 
+/** SuperAnnotate's project type, from what the labelling config annotates. */
+function projectType(labelConfig: string): string {
+  const kinds = new Set(Object.values(deriveConfig(labelConfig).data_types));
+  if (kinds.has('Video')) return 'Video';
+  if (kinds.has('Text') || kinds.has('HyperText')) return 'Text';
+  return 'Vector';
+}
+
+/**
+ * A project as SuperAnnotate sends it: every key of seed 004's project example, in its
+ * types. Fields Labelcast has no notion of carry the values a fresh SuperAnnotate project
+ * has in that example (options 0, not pinned, upload_state "Initial", no attachment or
+ * custom editor); creator_id is the creator's email, as the seed shows it.
+ */
 function project(p: ProjectView, input: RenderInput): Record<string, unknown> {
+  const creator = p.created_by != null ? (input.context.users.get(p.created_by)?.email ?? null) : null;
   return {
     id: p.id,
-    team_id: input.event.org_id,
     name: p.title,
-    description: p.description,
+    type: projectType(p.label_config ?? ''),
     status: p.status,
+    options: 0,
+    team_id: input.event.org_id,
     createdAt: ms(p.created_at),
+    deletedAt: 0,
+    is_pinned: false,
     updatedAt: ms(p.updated_at),
-    organization_id: String(input.event.org_id),
+    creator_id: creator,
+    description: p.description ? p.description : null,
+    upload_state: 'Initial',
+    entropy_status: 'NotStarted',
+    sharing_status: null,
+    attachment_name: null,
+    attachment_path: null,
+    custom_editor_url: null,
   };
 }
 

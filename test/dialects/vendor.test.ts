@@ -166,6 +166,9 @@ describe.each(DIALECTS)('vendor webhooks on %s', (dialect) => {
       body: { name: 'Started', trigger: { event: 'project.status_changed', from: ['NotStarted'], to: ['InProgress'] }, action: { type: 'send_webhook', request_url: `${rx.url}/sa-status` } },
     })).body;
     expect(status.trigger).toEqual({ event: 'project.status_changed', from: ['NotStarted'], to: ['InProgress'] });
+    const created = (await api.call('POST', '/v1/pipelines', {
+      body: { name: 'New projects', trigger: { event: 'project.created' }, action: { type: 'send_webhook', request_url: `${rx.url}/sa-projects` } },
+    })).body;
 
     await api.call('POST', `/v1/projects/${p.id}/tasks`, {
       body: { tasks: [1, 2, 3].map((i) => ({ data: { image: `s3://bucket/image_${i}.jpg` }, assignee: users.ann.id, reviewer: users.rev.id })) },
@@ -179,7 +182,7 @@ describe.each(DIALECTS)('vendor webhooks on %s', (dialect) => {
       expect(r.headers['content-type']).toBe('application/json');
       expect(r.headers['x-delivery']).toMatch(/^\d+$/);
       expectSeedShape(r.json, 'superannotate-item-c', new Set());
-      expect(r.json.after).toMatchObject({ project_id: p.id, annotation_status: 'NotStarted', annotator_id: 'annotator@example.com', annotator_name: 'Annotator Name', qa_id: 'qa@example.com', qa_name: 'QA Name', approval_status: null });
+      expect(r.json.after).toMatchObject({ project_id: p.id, annotation_status: 'New', annotator_id: 'annotator@example.com', annotator_name: 'Annotator Name', qa_id: 'qa@example.com', qa_name: 'QA Name', approval_status: null });
     }
     expect(got.map((r) => r.json.after.name).sort()).toEqual(['image_1.jpg', 'image_2.jpg', 'image_3.jpg']);
     expect(new Set(got.map((r) => r.headers['x-delivery'])).size).toBe(3);
@@ -197,7 +200,16 @@ describe.each(DIALECTS)('vendor webhooks on %s', (dialect) => {
     expect(s!.headers['x-event']).toBe('project u');
     expect(s!.json).toMatchObject({ op: 'u', before: { id: q.id, status: 'NotStarted' }, after: { id: q.id, status: 'InProgress', name: 'Q' } });
     expect(s!.headers['x-authorization-content-sha256']).toBeUndefined();
-    expect((await api.call('GET', '/v1/pipelines')).body.data.map((x: any) => x.id)).toEqual([items.id, status.id]);
+    // Seed 004's project example, key by key (issue 10: only 8 of its fields were sent).
+    const projectSeed = seed('superannotate-project-c');
+    expect(shapeOf(s!.json.after), 'project u after').toEqual(shapeOf(projectSeed.after));
+    expect(shapeOf(s!.json.before), 'project u before').toEqual(shapeOf(projectSeed.after));
+    expect(s!.json.after).toMatchObject({ type: 'Vector', options: 0, deletedAt: 0, is_pinned: false, creator_id: 'admin@a.test', description: null, upload_state: 'Initial', entropy_status: 'NotStarted' });
+    const [c] = await waitFor(() => (at('/sa-projects').length >= 1 ? at('/sa-projects') : null), 'the project created message');
+    expect(c!.headers['x-event']).toBe('project c');
+    expectSeedShape(c!.json, 'superannotate-project-c', new Set());
+    expect(c!.json.after).toMatchObject({ name: 'Q', status: 'NotStarted', creator_id: 'admin@a.test' });
+    expect((await api.call('GET', '/v1/pipelines')).body.data.map((x: any) => x.id)).toEqual([items.id, status.id, created.id]);
     expect((await api.call('DELETE', `/v1/pipelines/${status.id}`)).status).toBe(204);
   });
 
