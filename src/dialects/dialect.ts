@@ -4,6 +4,17 @@
 import type { CanonicalEvent } from '../domain/events.js';
 import type { ProjectWithCounters } from '../domain/projects.js';
 
+/**
+ * Where an event's data keeps its project, with Label Studio's counters, as it was in the
+ * event's own transaction (issue 10: counters read at send time made a retry show later
+ * numbers). Routing adds it only when a dialect that sends counters matched the event
+ * (routing/route.ts); the standard body leaves it out.
+ */
+export const PROJECT_STATE_KEY = 'project_state';
+
+/** Dialects whose bodies carry the project's counters. */
+export const DIALECTS_WITH_PROJECT_STATE = new Set(['label-studio']);
+
 export interface Rendered {
   headers: Record<string, string>;
   body: string;

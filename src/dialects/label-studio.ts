@@ -5,7 +5,7 @@
 import type { CanonicalEvent } from '../domain/events.js';
 import type { ProjectWithCounters } from '../domain/projects.js';
 import type { LabelView, TaskView } from '../domain/views.js';
-import type { Dialect, RenderInput, Rendered } from './dialect.js';
+import { PROJECT_STATE_KEY, type Dialect, type RenderInput, type Rendered } from './dialect.js';
 import { deriveConfig } from './label-config.js';
 import { renderStandardBody, standardHeaders } from './standard.js';
 
@@ -13,6 +13,7 @@ export const LS_ACTIONS = [
   'TASKS_CREATED',
   'TASK_CREATED',
   'TASKS_DELETED',
+  'TASK_DELETED',
   'ANNOTATION_CREATED',
   'ANNOTATIONS_CREATED',
   'ANNOTATION_UPDATED',
@@ -28,6 +29,7 @@ export const ACTION_EVENTS: Record<LsAction, string[]> = {
   TASKS_CREATED: ['task.created'],
   TASK_CREATED: ['task.created'],
   TASKS_DELETED: ['task.deleted'],
+  TASK_DELETED: ['task.deleted'],
   ANNOTATION_CREATED: ['annotation.created'],
   // Labelcast creates one label per request, so each arrives as ANNOTATION_CREATED; the
   // bulk name is accepted for webhooks declared with it.
@@ -44,7 +46,8 @@ export function actionFor(ev: { type: string; data: Record<string, unknown> }): 
     case 'task.created':
       return (ev.data.tasks as unknown[]).length === 1 ? 'TASK_CREATED' : 'TASKS_CREATED';
     case 'task.deleted':
-      return 'TASKS_DELETED';
+      // Seed 003: "TASK_DELETED or TASKS_DELETED if multiple tasks were deleted at once".
+      return (ev.data.tasks as unknown[]).length === 1 ? 'TASK_DELETED' : 'TASKS_DELETED';
     case 'annotation.created':
       return 'ANNOTATION_CREATED';
     case 'annotation.updated':
@@ -127,7 +130,8 @@ export function lsTask(t: TaskView): Record<string, unknown> {
   };
 }
 
-export function lsAnnotation(l: LabelView): Record<string, unknown> {
+/** completedBy: who the action is about (seed 003: for ANNOTATION_UPDATED, who updated it). */
+export function lsAnnotation(l: LabelView, completedBy: number = l.completed_by): Record<string, unknown> {
   return {
     id: l.id,
     result: l.result,
@@ -139,14 +143,21 @@ export function lsAnnotation(l: LabelView): Record<string, unknown> {
     prediction: {},
     result_count: 0,
     task: l.task,
-    completed_by: l.completed_by,
+    completed_by: completedBy,
   };
 }
 
-/** The project as it is now, or, once deleted, as the event last saw it. */
+/**
+ * The project with its counters as they were when the event happened: the snapshot taken
+ * in the event's transaction (so a retry shows the same numbers as the first attempt).
+ * Events stored before snapshots existed fall back to the project as it is now, or, once
+ * deleted, as the event last saw it.
+ */
 function projectOf(input: RenderInput): Record<string, unknown> | null {
   const ev = input.event;
   if (ev.project_id === null) return null;
+  const snapshot = ev.data[PROJECT_STATE_KEY] as ProjectWithCounters | undefined;
+  if (snapshot) return lsProject(snapshot);
   const now = input.context.projects.get(ev.project_id);
   if (now) return lsProject(now);
   const snap = (ev.data.project ?? ev.before ?? ev.after) as ProjectLike | undefined;
@@ -173,8 +184,11 @@ export const labelStudio: Dialect = {
             payload = { action, tasks: (ev.data.tasks as { id: number }[]).map((t) => ({ id: t.id })), project: projectOf(input) };
             break;
           case 'annotation.created':
-          case 'annotation.updated':
             payload = { action, annotation: lsAnnotation(ev.data.label as LabelView), project: projectOf(input) };
+            break;
+          case 'annotation.updated':
+            // Events stored before updated_by existed name the caller.
+            payload = { action, annotation: lsAnnotation(ev.data.label as LabelView, (ev.data.updated_by as number | undefined) ?? ev.actor.user_id), project: projectOf(input) };
             break;
           case 'annotation.deleted':
             payload = { action, annotations: (ev.data.labels as { id: number }[]).map((l) => ({ id: l.id })), project: projectOf(input) };

@@ -4,10 +4,11 @@
 // the "whsec_" secret. During a rotation both secrets sign: "v1,<new> v1,<old>".
 import crypto from 'node:crypto';
 import type { CanonicalEvent } from '../domain/events.js';
-import type { Dialect, Rendered } from './dialect.js';
+import { PROJECT_STATE_KEY, type Dialect, type Rendered } from './dialect.js';
 
 export function standardData(ev: CanonicalEvent): Record<string, unknown> {
-  const data: Record<string, unknown> = { event_id: ev.id, project_id: ev.project_id, actor: ev.actor, ...ev.data };
+  const { [PROJECT_STATE_KEY]: _state, ...rest } = ev.data;
+  const data: Record<string, unknown> = { event_id: ev.id, project_id: ev.project_id, actor: ev.actor, ...rest };
   if (ev.before !== undefined) data.before = ev.before;
   if (ev.after !== undefined) data.after = ev.after;
   return data;

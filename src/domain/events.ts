@@ -7,7 +7,7 @@ import type { EventTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/connect.js';
 import { notFound } from './errors.js';
-import { routeEvent } from '../routing/route.js';
+import { PROJECT_STATE_KEY, routeEvent } from '../routing/route.js';
 import { decodeCursor, pageLimit, toPage, type Page } from './paging.js';
 
 export const EVENT_TYPES = [
@@ -61,6 +61,9 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
     email: ctx.actor.email,
     api_key_id: ctx.actor.api_key_id,
   };
+  // Routed first: routing may add to the data what its channels need from this moment (the
+  // project's counters, routing/route.ts); the event row and its deliveries commit together.
+  const routed = await routeEvent(ctx, { id, type: input.type, project_id: input.project_id, data: input.data });
   await ctx.trx
     .insertInto('events')
     .values({
@@ -70,12 +73,11 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
       type: input.type,
       occurred_at: ctx.now,
       actor: JSON.stringify(actor),
-      data: JSON.stringify(input.data),
+      data: JSON.stringify(routed.data),
       before: input.before === undefined ? null : JSON.stringify(input.before),
       after: input.after === undefined ? null : JSON.stringify(input.after),
     })
     .execute();
-  await routeEvent(ctx, { id, type: input.type, project_id: input.project_id, data: input.data });
   return id;
 }
 
@@ -108,11 +110,18 @@ export async function listEvents(db: Db, orgId: number, q: EventQuery): Promise<
   if (q.type && q.type.length > 0) query = query.where('type', 'in', q.type);
   if (q.project_id !== undefined) query = query.where('project_id', '=', q.project_id);
   const rows = await query.orderBy('seq').limit(limit + 1).execute();
-  return toPage(rows, limit, eventFromRow, (r) => r.seq);
+  return toPage(rows, limit, publicEvent, (r) => r.seq);
+}
+
+/** An event as the API shows it: the project state kept for vendor bodies stays internal. */
+function publicEvent(row: Selectable<EventTable>): CanonicalEvent {
+  const ev = eventFromRow(row);
+  const { [PROJECT_STATE_KEY]: _state, ...data } = ev.data;
+  return { ...ev, data };
 }
 
 export async function getEvent(db: Db, orgId: number, id: string): Promise<CanonicalEvent> {
   const row = await db.selectFrom('events').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
   if (!row) throw notFound('event', id);
-  return eventFromRow(row);
+  return publicEvent(row);
 }

@@ -135,7 +135,8 @@ export async function updateLabel(ctx: Ctx, id: number, patch: LabelPatch): Prom
   await emit(ctx, {
     type: 'annotation.updated',
     project_id: label.project_id,
-    data: { label: after, task: { id: label.task_id, data_hash: t.row.data_hash } },
+    // Seed 003: ANNOTATION_UPDATED's completed_by is "the user that updated the annotation".
+    data: { label: after, task: { id: label.task_id, data_hash: t.row.data_hash }, updated_by: who.id },
     before,
     after,
   });

@@ -7,6 +7,10 @@ import type { Insertable } from 'kysely';
 import type { Ctx } from '../domain/context.js';
 import type { DeliveryTable, EmailItemTable } from '../store/schema.js';
 import { dialect } from '../dialects/index.js';
+import { DIALECTS_WITH_PROJECT_STATE, PROJECT_STATE_KEY } from '../dialects/dialect.js';
+
+export { PROJECT_STATE_KEY };
+import { getProject } from '../domain/projects.js';
 
 export interface RoutableEvent {
   id: string;
@@ -56,7 +60,26 @@ export function partsFor(target: Pick<ChannelTarget, 'scope' | 'config' | 'kind'
   return d.parts(ev);
 }
 
-export async function routeEvent(ctx: Ctx, ev: RoutableEvent): Promise<number> {
+export interface Routed {
+  deliveries: number;
+  /** The data to store with the event: its own, plus the project's state when a channel needs it. */
+  data: Record<string, unknown>;
+}
+
+/**
+ * The project with its counters as of this transaction, for bodies that carry them; null
+ * when the event deleted the project. Counted only when such a channel matched: counting
+ * is a scan of the project's tasks and labels, too much to pay on every event.
+ */
+async function projectState(ctx: Ctx, projectId: number): Promise<Record<string, unknown> | null> {
+  try {
+    return (await getProject(ctx.trx, ctx.actor.org_id, projectId)) as unknown as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+export async function routeEvent(ctx: Ctx, ev: RoutableEvent): Promise<Routed> {
   // Channels switched off by the user get nothing; channels disabled by failures still get
   // their deliveries, held until the channel is re-enabled (nothing accepted is lost).
   const targets = await ctx.trx
@@ -69,6 +92,7 @@ export async function routeEvent(ctx: Ctx, ev: RoutableEvent): Promise<number> {
     .execute();
   const rows: Insertable<DeliveryTable>[] = [];
   const emails: Insertable<EmailItemTable>[] = [];
+  let wantsState = false;
   for (const t of targets) {
     if (!matches(t, ev)) continue;
     if (t.kind === 'email') {
@@ -81,13 +105,16 @@ export async function routeEvent(ctx: Ctx, ev: RoutableEvent): Promise<number> {
       continue;
     }
     const parts = partsFor(t, ev);
+    if (parts > 0 && t.kind === 'webhook' && DIALECTS_WITH_PROJECT_STATE.has((JSON.parse(t.config) as { dialect: string }).dialect)) wantsState = true;
     for (let part = 0; part < parts; part++) rows.push(newDelivery(ctx, t, { event_id: ev.id, event_type: ev.type, payload: null, part }));
   }
   for (let i = 0; i < emails.length; i += 500) await ctx.trx.insertInto('email_items').values(emails.slice(i, i + 500)).execute();
-  if (rows.length === 0) return 0;
+  const state = wantsState && ev.project_id !== null ? await projectState(ctx, ev.project_id) : null;
+  const data = state ? { ...ev.data, [PROJECT_STATE_KEY]: state } : ev.data;
+  if (rows.length === 0) return { deliveries: 0, data };
   for (let i = 0; i < rows.length; i += 500) await ctx.trx.insertInto('deliveries').values(rows.slice(i, i + 500)).execute();
   await signalWork(ctx);
-  return rows.length;
+  return { deliveries: rows.length, data };
 }
 
 /** A delivery due now: for an event, or (event_id null) for a message carried in payload. */

@@ -29,6 +29,8 @@ describe('label-studio actions', () => {
   it('names single and bulk imports as the seed does', () => {
     expect(actionFor({ type: 'task.created', data: { tasks: [{}] } })).toBe('TASK_CREATED');
     expect(actionFor({ type: 'task.created', data: { tasks: [{}, {}] } })).toBe('TASKS_CREATED');
+    expect(actionFor({ type: 'task.deleted', data: { tasks: [{}] } })).toBe('TASK_DELETED');
+    expect(actionFor({ type: 'task.deleted', data: { tasks: [{}, {}] } })).toBe('TASKS_DELETED');
     expect(actionFor({ type: 'project.status_changed', data: {} })).toBe('PROJECT_UPDATED');
     expect(actionFor({ type: 'task.submitted', data: {} })).toBeNull();
   });

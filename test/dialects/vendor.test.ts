@@ -89,7 +89,9 @@ describe.each(DIALECTS)('vendor webhooks on %s', (dialect) => {
     const imgTask = (await api.call('POST', `/v1/projects/${image.id}/tasks`, { body: { tasks: [{ data: { image: 's3://b/1.png' } }] } })).body.tasks[0];
     const a2 = seed('label-studio-ANNOTATION_UPDATED').annotation;
     const imgLabel = (await api.call('POST', `/v1/tasks/${imgTask.id}/labels`, { body: { result: [], lead_time: 1 } })).body;
-    await api.call('PATCH', `/v1/labels/${imgLabel.id}`, { body: { result: a2.result, lead_time: 298.3 } });
+    // Another user updates it: ANNOTATION_UPDATED names them (seed 003: "ID of the user that
+    // updated the annotation"), not the label's creator.
+    await api.call('PATCH', `/v1/labels/${imgLabel.id}`, { body: { result: a2.result, lead_time: 298.3, edited_by: users.ann.id } });
     await api.call('PATCH', `/v1/projects/${image.id}`, { body: { title: 'New Project #5b' } });
     await api.call('DELETE', `/v1/projects/${empty.id}`);
 
@@ -101,7 +103,10 @@ describe.each(DIALECTS)('vendor webhooks on %s', (dialect) => {
     expectSeedShape(first('TASKS_CREATED', empty.id), 'label-studio-TASKS_CREATED');
     expectSeedShape(first('ANNOTATION_CREATED', ner.id), 'label-studio-ANNOTATION_CREATED');
     expectSeedShape(first('ANNOTATIONS_DELETED', ner.id), 'label-studio-ANNOTATIONS_DELETED');
-    expectSeedShape(first('TASKS_DELETED', ner.id), 'label-studio-TASKS_DELETED');
+    // One task deleted is TASK_DELETED (seed 003: "TASK_DELETED or TASKS_DELETED if multiple
+    // tasks were deleted at once"), in the same shape as the seed's TASKS_DELETED example.
+    expect(bodies.some((r) => r.json.action === 'TASKS_DELETED')).toBe(false);
+    expectSeedShape(first('TASK_DELETED', ner.id), 'label-studio-TASKS_DELETED');
     expectSeedShape(first('ANNOTATION_UPDATED', image.id), 'label-studio-ANNOTATION_UPDATED');
     expectSeedShape(first('PROJECT_UPDATED', image.id), 'label-studio-PROJECT_UPDATED');
     expectSeedShape(first('PROJECT_DELETED'), 'label-studio-PROJECT_DELETED');
@@ -112,10 +117,40 @@ describe.each(DIALECTS)('vendor webhooks on %s', (dialect) => {
     expect(annCreated.project.data_types).toEqual({ ner: 'Text' });
     expect(first('ANNOTATION_UPDATED', image.id).project.data_types).toEqual({ image: 'Image' });
     expect(first('TASKS_CREATED', empty.id).project).toMatchObject({ task_number: 3 });
-    expect(first('TASKS_DELETED', ner.id).tasks).toEqual([{ id: nerTasks[1].id }]);
+    expect(first('TASK_DELETED', ner.id).tasks).toEqual([{ id: nerTasks[1].id }]);
+    expect(imgLabel.completed_by).toBe(api.a.adminId);
+    expect(first('ANNOTATION_UPDATED', image.id).annotation.completed_by).toBe(users.ann.id);
+    expect(first('ANNOTATION_CREATED', ner.id).annotation.completed_by).toBe(api.a.adminId);
     expect(first('PROJECT_DELETED')).toEqual({ action: 'PROJECT_DELETED', project: { id: empty.id } });
     // Workflow-only events have no Label Studio action and are not sent.
     expect(bodies.every((r) => typeof r.json.action === 'string')).toBe(true);
+  });
+
+  it('Label Studio: a retry sends the project counters as they were when the event happened', async () => {
+    const p = (await api.call('POST', '/v1/projects', { body: { title: 'Counters' } })).body;
+    await api.call('POST', `/v1/projects/${p.id}/tasks`, { body: { tasks: [{ data: { n: 1 } }] } });
+    const hook = (await api.call('POST', '/v1/webhooks', { body: { url: `${rx.url}/ls-snap`, project: p.id, send_for_all_actions: false, actions: ['PROJECT_UPDATED'] } })).body;
+    const seen: any[] = [];
+    const flaky = await startReceiver(async (r, n, res) => {
+      seen.push(r.json);
+      if (n === 1) {
+        // Between the first attempt and its retry the project grows.
+        await api.call('POST', `/v1/projects/${p.id}/tasks`, { body: { tasks: [{ data: { n: 2 } }, { data: { n: 3 } }] } });
+        res.writeHead(500).end('try again');
+      } else res.writeHead(200).end('ok');
+    });
+    try {
+      await api.call('PATCH', `/v1/webhooks/${hook.id}`, { body: { url: `${flaky.url}/ls-snap` } });
+      await api.call('PATCH', `/v1/projects/${p.id}`, { body: { description: 'one task so far' } });
+      await waitFor(() => seen.length >= 2, 'the retry');
+      expect(seen[0].project.task_number).toBe(1);
+      expect(seen[1].project).toEqual(seen[0].project);
+      // The API's view of the event does not carry the internal snapshot.
+      const events = (await api.call('GET', `/v1/events?type=project.updated&project_id=${p.id}`)).body.data;
+      expect(events.at(-1).data.project_state).toBeUndefined();
+    } finally {
+      await flaky.close();
+    }
   });
 
   it('Label Studio: project level, send_payload false, actions filter, validation, 50-failure disable and re-enable', async () => {
