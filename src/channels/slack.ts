@@ -38,3 +38,12 @@ export async function postSlack(sender: WebhookSender, req: SlackPost, signal?: 
   }
   return r;
 }
+
+/**
+ * Which Slack conversation a channel posts to, for rate limits: Slack limits per
+ * conversation, so Labelcast channels that post to the same one share its Retry-After.
+ * A bot channel is its workspace and channel id; an incoming webhook is its URL.
+ */
+export function slackDestination(cfg: { via: 'webhook'; url: string } | { via: 'bot'; channel_id: string }, teamId: string | null): string {
+  return cfg.via === 'webhook' ? `webhook:${cfg.url}` : `bot:${teamId ?? '?'}:${cfg.channel_id}`;
+}

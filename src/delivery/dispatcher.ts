@@ -19,12 +19,13 @@ import { eventFromRow, type CanonicalEvent } from '../domain/events.js';
 import { getProject, type ProjectWithCounters } from '../domain/projects.js';
 import { maskHeaders, type WebhookConfig } from '../domain/notifications.js';
 import type { ChannelTable, DeliveryTable } from '../store/schema.js';
+import type { Tx } from '../store/connect.js';
 import { claimDue, nextDueAt, releaseExpired, releaseOwn } from '../store/deliveries.js';
 import type { Metrics } from './metrics.js';
 import { createEmailSender, type EmailSender } from '../channels/email.js';
 import { batchEmail, describeEvent, digestEmail, digestSlack, eventSlack, type DigestInput, type Email, type ProjectRef, type SlackMessage } from '../channels/messages.js';
 import { projectLink } from '../channels/messaging-settings.js';
-import { postSlack, slackRequest, type SlackTarget } from '../channels/slack.js';
+import { postSlack, slackDestination, slackRequest, type SlackTarget } from '../channels/slack.js';
 import type { DigestPayload } from '../schedule/digests.js';
 import type { EmailConfig, SlackConfig } from '../domain/notifications.js';
 import { decide } from './retry.js';
@@ -543,6 +544,7 @@ export class Dispatcher {
           }
         }
       }
+      await this.holdRateLimited(trx, batch, now);
       for (const h of health.values()) {
         if (!h.changed) continue;
         await trx
@@ -559,6 +561,39 @@ export class Dispatcher {
       }
     });
     for (const o of outcomes) this.metrics.deliveries.inc({ outcome: o });
+  }
+
+  /**
+   * Slack answered 429 with Retry-After: nothing more goes to that conversation until then,
+   * whichever message is next and whichever Labelcast channel posts there (issue 10: the
+   * next message was sent anyway and got a 429 too). The time is kept on the channel rows,
+   * so every worker process honours it.
+   */
+  private async holdRateLimited(trx: Tx, batch: Completion[], now: number): Promise<void> {
+    const limited = batch.filter((c) => c.job.channel.kind === 'slack' && c.result.status === 429 && c.result.retryAfterMs !== null);
+    if (limited.length === 0) return;
+    const orgs = [...new Set(limited.map((c) => c.job.channel.org_id))];
+    const channels = await trx.selectFrom('channels').select(['id', 'org_id', 'config']).where('kind', '=', 'slack').where('org_id', 'in', orgs).execute();
+    const teams = new Map((await trx.selectFrom('slack_connections').select(['id', 'team_id']).where('org_id', 'in', orgs).execute()).map((c) => [c.id, c.team_id]));
+    const destination = (orgId: number, config: string) => {
+      const cfg = JSON.parse(config) as SlackConfig;
+      return `${orgId}/${slackDestination(cfg, cfg.via === 'bot' ? (teams.get(cfg.connection_id) ?? null) : null)}`;
+    };
+    const until = new Map<string, number>();
+    for (const c of limited) {
+      const key = destination(c.job.channel.org_id, c.job.channel.config);
+      until.set(key, Math.max(until.get(key) ?? 0, now + Math.min(c.result.retryAfterMs!, this.svc.delivery.maxRetryAfterMs)));
+    }
+    for (const ch of channels) {
+      const at = until.get(destination(ch.org_id, ch.config));
+      if (at === undefined) continue;
+      await trx
+        .updateTable('channels')
+        .set({ not_before: at })
+        .where('id', '=', ch.id)
+        .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<', at)]))
+        .execute();
+    }
   }
 
   get inFlightCount(): number {

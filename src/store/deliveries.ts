@@ -39,6 +39,7 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Claimed[]
       from channels c
       where c.active = 1 and c.disabled_at is null
         and (c.min_interval_ms = 0 or c.last_sent_at is null or c.last_sent_at + c.min_interval_ms <= ${o.now})
+        and (c.not_before is null or c.not_before <= ${o.now})
         and exists (select 1 from notifications n where n.id = c.notification_id and n.active = 1)
         and exists (select 1 from deliveries d
                     where d.channel_id = c.id and d.status = 'pending' and d.next_attempt_at <= ${o.now})

@@ -363,11 +363,23 @@ function messaging(dialect: DialectName): Migration {
   };
 }
 
+function channelNotBefore(dialect: DialectName): Migration {
+  const t = types(dialect);
+  return {
+    async up(db: Kysely<any>) {
+      // A destination that answered 429 with Retry-After gets nothing before this time,
+      // whichever message is next (Slack rate-limits per channel, not per message).
+      await db.schema.alterTable('channels').addColumn('not_before', t.big).execute();
+    },
+  };
+}
+
 export function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '0001_initial': initial(dialect),
     '0002_notifications': notifications(dialect),
     '0003_messaging': messaging(dialect),
+    '0004_channel_not_before': channelNotBefore(dialect),
   };
 }
 

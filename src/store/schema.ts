@@ -155,6 +155,8 @@ export interface ChannelTable {
   updated_at: number;
   min_interval_ms: Generated<number>;
   last_sent_at: number | null;
+  /** Nothing is sent to this channel before this time (a 429 Retry-After from Slack). */
+  not_before: Generated<number | null>;
 }
 
 export interface DeliveryTable {

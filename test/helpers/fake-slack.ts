@@ -19,6 +19,11 @@ export interface FakeSlack {
   channels: { id: string; name: string; is_private: boolean }[];
   /** Answer the next chat.postMessage calls with 429 and this Retry-After (seconds). */
   rateLimitNext(n: number, retryAfter: number): void;
+  /**
+   * As real Slack does per conversation: the next post to this channel gets 429 with this
+   * Retry-After (seconds), and so does every post to it until that time has passed.
+   */
+  rateLimitChannel(channel: string, retryAfter: number): void;
   close(): Promise<void>;
 }
 
@@ -30,6 +35,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const calls: SlackCall[] = [];
   let limited = 0;
   let retryAfter = 1;
+  // Per channel: seconds to answer the next post with, then the end of its window.
+  const windows = new Map<string, { seconds: number; until: number | null }>();
   const f: FakeSlack = {
     url: '',
     apiUrl: '',
@@ -42,6 +49,9 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     rateLimitNext(n, seconds) {
       limited = n;
       retryAfter = seconds;
+    },
+    rateLimitChannel(channel, seconds) {
+      windows.set(channel, { seconds, until: null });
     },
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
@@ -75,6 +85,13 @@ export async function startFakeSlack(): Promise<FakeSlack> {
           if (limited > 0) {
             limited--;
             return json(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(retryAfter) });
+          }
+          {
+            const w = windows.get(body.channel);
+            if (w && (w.until === null || Date.now() < w.until)) {
+              w.until ??= Date.now() + w.seconds * 1000;
+              return json(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(Math.max(1, Math.ceil((w.until - Date.now()) / 1000))) });
+            }
           }
           if (!f.channels.some((c) => c.id === body.channel)) return json(200, { ok: false, error: 'channel_not_found' });
           if (!blocksOk(body)) return json(200, { ok: false, error: 'invalid_blocks' });

@@ -119,4 +119,29 @@ describe.each(DIALECTS)('Slack on %s', (dialect) => {
     }, 'three succeeded deliveries', 20_000);
     expect(ds.map((d: any) => d.attempt_count).sort()).toEqual([1, 1, 2]);
   });
+
+  it('holds every message to a Slack channel until its Retry-After, not only the one that got 429', { timeout: 30_000 }, async () => {
+    slack.channels.push({ id: 'C0HOT', name: 'hot', is_private: false });
+    await api.call('POST', '/v1/slack/channels/refresh');
+    // Two notifications posting to the same Slack channel share its rate limit.
+    const n1 = (await api.call('POST', '/v1/notifications', { body: { title: 'Hot 1', triggers: ['task.submitted'], channels: [{ type: 'slack', channel: 'C0HOT' }] } })).body;
+    const n2 = (await api.call('POST', '/v1/notifications', { body: { title: 'Hot 2', triggers: ['task.submitted'], channels: [{ type: 'slack', channel: 'C0HOT' }] } })).body;
+    expect(n1.channels[0].id).not.toBe(n2.channels[0].id);
+    slack.rateLimitChannel('C0HOT', 3);
+    await submitTasks(2);
+    const ids = [n1.channels[0].id, n2.channels[0].id];
+    const ds = await waitFor(async () => {
+      const list = [...(await api.call('GET', `/v1/deliveries?channel_id=${ids[0]}`)).body.data, ...(await api.call('GET', `/v1/deliveries?channel_id=${ids[1]}`)).body.data];
+      return list.length === 4 && list.every((d: any) => d.status === 'succeeded') ? list : null;
+    }, 'four messages delivered after the wait', 25_000);
+    const hot = slack.calls.filter((c) => c.method === 'chat.postMessage' && c.body.channel === 'C0HOT');
+    // The first posts (the two channels may post at the same moment) get 429; after that
+    // nothing is posted there until Retry-After has passed, whichever message is next.
+    const limitedAt = hot[0]!.at;
+    const burst = hot.filter((c) => c.at < limitedAt + 500);
+    const later = hot.filter((c) => c.at >= limitedAt + 500);
+    expect(later.every((c) => c.at >= limitedAt + 2900), JSON.stringify(hot.map((c) => c.at - limitedAt))).toBe(true);
+    expect(hot).toHaveLength(4 + burst.length);
+    expect(ds.reduce((sum: number, d: any) => sum + d.attempt_count, 0)).toBe(4 + burst.length);
+  });
 });
