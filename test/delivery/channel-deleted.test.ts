@@ -8,6 +8,10 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
+import { api as http, freshDatabase, startChild } from '../helpers/process.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ok, startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
 
 type Owner = 'notification' | 'webhook' | 'pipeline';
@@ -138,5 +142,51 @@ describe.each(DIALECTS)('a completion that cannot be recorded, on %s', (dialect)
     expect((await a.call('POST', `/v1/deliveries/${badDone[0].id}/resend`)).status).toBe(202);
     await waitFor(async () => (await a.call('GET', `/v1/deliveries/${badDone[0].id}`)).body.status === 'succeeded', 'the resent delivery');
     await within(a.dispatcher!.stop(1000), 5000, 'dispatcher shutdown');
+  });
+});
+
+describe.each(DIALECTS)('a Labelcast process on %s', (dialect) => {
+  it('still exits on SIGTERM after a channel was deleted under a request in flight', { timeout: 60_000 }, async () => {
+    const cleanups: (() => Promise<unknown>)[] = [];
+    try {
+      let env: Record<string, string>;
+      if (dialect === 'sqlite') {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelcast-stall-'));
+        cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+        env = { LABELCAST_DATA_DIR: dir };
+      } else {
+        const db = await freshDatabase();
+        cleanups.push(db.drop);
+        env = { DATABASE_URL: db.url };
+      }
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((r) => (release = r));
+      const slow = await startReceiver(async (r, n, res) => {
+        await held;
+        ok(r, n, res);
+      });
+      const fast = await startReceiver();
+      cleanups.push(() => slow.close(), () => fast.close());
+      const proc = await startChild(env);
+      cleanups.push(() => proc.kill());
+      const project = (await http(proc.url, 'POST', '/v1/projects', { title: 'held' })).body;
+      const doomed = (await http(proc.url, 'POST', '/v1/notifications', { title: 'doomed', triggers: ['project.updated'], channels: [{ type: 'webhook', url: `${slow.url}/held` }] })).body;
+      await http(proc.url, 'POST', '/v1/notifications', { title: 'other', triggers: ['project.updated'], channels: [{ type: 'webhook', url: `${fast.url}/other` }] });
+      await http(proc.url, 'PATCH', `/v1/projects/${project.id}`, { description: 'first' });
+      await waitFor(() => slow.received.length === 1, 'the held request');
+      expect((await http(proc.url, 'DELETE', `/v1/notifications/${doomed.id}`)).status).toBe(204);
+      release();
+      await http(proc.url, 'PATCH', `/v1/projects/${project.id}`, { description: 'second' });
+      await waitFor(() => fast.received.length === 2, 'the other channel to get both changes');
+      await waitFor(async () => {
+        const ds = (await http(proc.url, 'GET', '/v1/deliveries')).body.data as any[];
+        return ds.length === 3 && ds.every((d) => d.status !== 'sending' && d.status !== 'pending');
+      }, 'every delivery to be recorded');
+      const started = Date.now();
+      expect(await within(proc.kill('SIGTERM'), 20_000, 'the process to exit on SIGTERM')).toBe(0);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    }
   });
 });
