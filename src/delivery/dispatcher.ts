@@ -439,6 +439,7 @@ export class Dispatcher {
       return [];
     } catch (err) {
       this.log.error({ err, count: batch.length }, batch.length > 1 ? 'could not record a batch of attempts; recording them one by one' : 'could not record an attempt');
+      if (batch.length === 1) batch[0]!.lastError = err;
     }
     const left: Completion[] = [];
     for (const c of batch) {
