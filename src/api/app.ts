@@ -9,6 +9,7 @@ import type { Actor, Services } from '../domain/context.js';
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../domain/errors.js';
 import { describeValidation, validatorCompiler } from './validation.js';
 import { ErrorBody } from './schemas.js';
+import { safeLoggerOptions } from './log.js';
 import { projectRoutes } from './routes/projects.js';
 import { taskRoutes } from './routes/tasks.js';
 import { labelRoutes } from './routes/labels.js';
@@ -39,7 +40,7 @@ export interface AppOptions {
   /** Readiness beyond the database answering (e.g. the dispatcher running). */
   ready?: () => string | null;
   /** pino options, or false for silence (tests). */
-  logger?: boolean | object;
+  logger?: boolean | Record<string, unknown>;
   /** Largest accepted request body in bytes (stated in docs/api.md). */
   bodyLimit?: number;
   version?: string;
@@ -78,7 +79,7 @@ function toErrorBody(err: FastifyError | AppError | Error, req: FastifyRequest) 
 
 export async function buildApp(opts: AppOptions): Promise<Api> {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    logger: safeLoggerOptions(opts.logger ?? false),
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Request ids in logs let an operator follow one request; clients may send their own.
     requestIdHeader: 'x-request-id',

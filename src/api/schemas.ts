@@ -274,7 +274,7 @@ export const WebhookChannelInput = Type.Object(
     url: Type.String({ minLength: 1, maxLength: 2048 }),
     dialect: Type.Optional(literalUnion(['standard', 'encord', 'label-studio', 'superannotate'] as const)),
     send_payload: Type.Optional(Type.Boolean({ description: 'label-studio dialect: false sends only {"action": …}' })),
-    secret: Type.Optional(Type.Union([Type.Boolean(), Type.String({ maxLength: 200 })], { description: 'true: generate a whsec_ secret (returned once); or your own whsec_ secret' })),
+    secret: Type.Optional(Type.Union([Type.Boolean(), Type.String({ maxLength: 200 })], { description: 'Standard dialect: omitted or true generates a whsec_ secret (returned once); your own whsec_ secret; or false for unsigned deliveries' })),
     headers: Type.Optional(HeaderMap),
     active: Type.Optional(Type.Boolean()),
     max_in_flight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Requests in flight at most, across all workers (default 32)' })),

@@ -243,7 +243,11 @@ export function generateSecret(): string {
 
 /** SuperAnnotate's secret is any string (an HMAC key); the others use Standard Webhooks'. */
 function secretFor(d: Dialect, input: boolean | string | undefined): string | null {
-  if (input === undefined || input === false) return null;
+  // A standard-dialect webhook is signed unless the caller says `secret: false` (issue 10
+  // defect 6): Standard Webhooks and Svix generate a secret by default and return it once.
+  // The vendor dialects keep their vendors' defaults (Label Studio never signs).
+  if (input === undefined) return d === 'standard' ? generateSecret() : null;
+  if (input === false) return null;
   if (d === 'superannotate') {
     if (input === true) return crypto.randomBytes(32).toString('hex');
     if (input.length < 8) throw new AppError('validation_failed', 'secret must be at least 8 characters, or true to have one generated.');

@@ -15,6 +15,7 @@ import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './pa
 import {
   createNotification,
   deleteNotification,
+  maskHeaders,
   updateChannel,
   updateNotification,
   type Trigger,
@@ -64,8 +65,9 @@ function lsView(n: Selectable<NotificationTable>, c: Selectable<ChannelTable>): 
     url: cfg.url,
     send_payload: cfg.send_payload !== false,
     send_for_all_actions: cfg.ls_all !== false,
-    // Label Studio returns the headers it was given; they are the user's own.
-    headers: cfg.headers,
+    // Masked as /v1/notifications masks them (issue 10 defect 5): any member may list
+    // webhooks, and an Authorization header is a credential.
+    headers: maskHeaders(cfg.headers),
     is_active: n.active === 1 && c.active === 1 && c.disabled_at === null,
     actions: cfg.ls_actions ?? [],
     created_at: iso(n.created_at),

@@ -2,7 +2,7 @@
 // the operator allows them; checked on the resolved address at connect time.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllowlist, refusal } from '../../src/channels/targets.js';
+import { parseAllowlist, refusal, SPECIAL_V4, SPECIAL_V6, type SpecialRange } from '../../src/channels/targets.js';
 import { DIALECTS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
@@ -35,6 +35,63 @@ describe('address policy', () => {
   });
 });
 
+// Address arithmetic done independently of net.BlockList, so the table is checked, not echoed.
+function toBig(ip: string): bigint {
+  if (net.isIPv4(ip)) return ip.split('.').reduce((n, o) => (n << 8n) | BigInt(o), 0n);
+  const [head, tail] = ip.split('::') as [string, string | undefined];
+  const parts = (s: string | undefined) => (s ? s.split(':') : []);
+  const h = parts(head);
+  const t = parts(tail);
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n);
+}
+function fromBig(n: bigint, family: 'ipv4' | 'ipv6'): string {
+  if (family === 'ipv4') return [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join('.');
+  return Array.from({ length: 8 }, (_, i) => ((n >> BigInt(112 - 16 * i)) & 0xffffn).toString(16)).join(':');
+}
+const width = (f: 'ipv4' | 'ipv6') => (f === 'ipv4' ? 32n : 128n);
+function bounds(r: SpecialRange): [bigint, bigint] {
+  const first = toBig(r.address);
+  return [first, first + (1n << (width(r.family) - BigInt(r.prefix))) - 1n];
+}
+const ALL = [...SPECIAL_V4, ...SPECIAL_V6];
+const inAny = (n: bigint, f: 'ipv4' | 'ipv6') => ALL.some((r) => r.family === f && n >= bounds(r)[0] && n <= bounds(r)[1]);
+
+describe('IANA special-purpose registries, every entry', () => {
+  it('has the issue-10 minimum and an RFC on every row', () => {
+    const keys = ALL.map((r) => `${r.address}/${r.prefix}`);
+    for (const k of ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.0.2.0/24',
+      '192.88.99.0/24', '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '240.0.0.0/4', '255.255.255.255/32',
+      '::/128', '::1/128', '::ffff:0:0/96', '::/96', '64:ff9b::/96', '64:ff9b:1::/48', '100::/64', '2001::/23', '2001:db8::/32', '2002::/16',
+      'fc00::/7', 'fe80::/10', 'ff00::/8']) expect(keys).toContain(k);
+    for (const r of ALL) expect(r.rfc).toMatch(/^RFC \d+$/);
+  });
+
+  it.each(ALL.map((r) => [`${r.address}/${r.prefix} (${r.rfc})`, r] as const))('refuses the first and last address of %s and allows a public neighbour', (_label, r) => {
+    const [first, last] = bounds(r);
+    expect(refusal(fromBig(first, r.family), closed), fromBig(first, r.family)).toBeDefined();
+    expect(refusal(fromBig(last, r.family), closed), fromBig(last, r.family)).toBeDefined();
+    const max = (1n << width(r.family)) - 1n;
+    const neighbours = [first - 1n, last + 1n].filter((n) => n >= 0n && n <= max && !inAny(n, r.family));
+    for (const n of neighbours) {
+      const ip = fromBig(n, r.family);
+      expect(refusal(ip, closed), ip).toBeUndefined();
+    }
+    // Only these rows are walled in by other rows or the end of the address space.
+    const enclosed = ['240.0.0.0/4', '255.255.255.255/32', '::/128', '::1/128', 'fec0::/10', 'ff00::/8'];
+    if (!enclosed.includes(`${r.address}/${r.prefix}`)) expect(neighbours.length).toBeGreaterThan(0);
+  });
+
+  it.each(['::127.0.0.1', '::7f00:1', '::10.0.0.1', '::8.8.8.8', '::ffff:0:7f00:1', '64:ff9b::7f00:1', '2001:0:4136:e378::1', '2002:7f00:1::'])('refuses the embedded-IPv4 form %s', (ip) => {
+    expect(refusal(ip, closed)).toBeDefined();
+  });
+
+  it('refuses [::127.0.0.1] as URL host (Node normalises it to [::7f00:1])', () => {
+    const host = new URL('http://[::127.0.0.1]:8080/').hostname.replace(/^\[|\]$/g, '');
+    expect(refusal(host, closed)).toBeDefined();
+  });
+});
+
 describe.each(DIALECTS)('SSRF at save and at connect time on %s', (dialect) => {
   let api: TestApi;
   let rx: Receiver;
@@ -54,6 +111,8 @@ describe.each(DIALECTS)('SSRF at save and at connect time on %s', (dialect) => {
     expect(res.body.message).toMatch(/LABELCAST_ALLOW_PRIVATE_TARGETS=true/);
     const v6 = await api.call('POST', '/v1/notifications', { body: { title: 'x', triggers: ['all'], channels: [{ type: 'webhook', url: 'http://[::ffff:127.0.0.1]:80/' }] } });
     expect(v6.body.code).toBe('target_not_allowed');
+    const compat = await api.call('POST', '/v1/notifications', { body: { title: 'x', triggers: ['all'], channels: [{ type: 'webhook', url: 'http://[::127.0.0.1]:80/' }] } });
+    expect(compat.body.code).toBe('target_not_allowed');
   });
 
   it('refuses a hostname that resolves to loopback when connecting', async () => {

@@ -45,6 +45,31 @@ describe.each(DIALECTS)('webhook delivery on %s', (dialect) => {
     }, `${n} settled deliveries on channel ${channelId}`);
   }
 
+  // Issue 10 defect 6: a standard webhook created without `secret` went out unsigned.
+  it('signs by default: a secret is generated and returned once; secret false is the only way to unsigned', async () => {
+    rx = await startReceiver();
+    const signed = (await notify({ triggers: ['task.submitted'] })).channels[0];
+    expect(signed.secret).toMatch(/^whsec_/);
+    expect(signed.signed).toBe(true);
+    expect((await api.call('GET', `/v1/channels/${signed.id}`)).body.secret).toBeUndefined();
+    await submittedTask();
+    const got = await waitFor(() => rx.received[0], 'the default-signed webhook');
+    expect(got.headers['webhook-signature']).toMatch(/^v1,/);
+    expect((new Webhook(signed.secret).verify(got.body, got.headers as Record<string, string>) as any).type).toBe('task.submitted');
+    await api.call('DELETE', `/v1/notifications/${signed.notification}`);
+    await rx.close();
+
+    rx = await startReceiver();
+    const unsigned = (await notify({ triggers: ['task.submitted'] }, { secret: false })).channels[0];
+    expect(unsigned.secret).toBeUndefined();
+    expect(unsigned.signed).toBe(false);
+    await submittedTask();
+    const plain = await waitFor(() => rx.received[0], 'the unsigned webhook');
+    expect(plain.headers['webhook-signature']).toBeUndefined();
+    expect(JSON.parse(plain.body).type).toBe('task.submitted');
+    await api.call('DELETE', `/v1/notifications/${unsigned.notification}`);
+  });
+
   it('delivers matching events signed per Standard Webhooks and records the attempt', async () => {
     rx = await startReceiver();
     const n = await notify({ triggers: ['task.submitted'] }, { secret: true, headers: { 'X-Team': 'vision', Authorization: 'Bearer abc123' } });
