@@ -1,0 +1,60 @@
+// Issue 10 defects 2 and 3: malformed input gets a documented 4xx in our {code, message,
+// status} shape, never a 500 and never Fastify's default error form.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../helpers/stores.js';
+import { setupApi, type TestApi } from '../helpers/api.js';
+
+const nested = (levels: number, leaf = '1') => '['.repeat(levels) + leaf + ']'.repeat(levels);
+
+describe.each(DIALECTS)('malformed input on %s', (dialect) => {
+  let api: TestApi;
+  let project: any;
+  let task: any;
+  const taskCount = async () => Number((await api.store.db.selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+
+  beforeAll(async () => {
+    api = await setupApi(dialect, { bodyLimit: 1024 * 1024 });
+    project = (await api.call('POST', '/v1/projects', { body: { title: 'P' } })).body;
+    task = (await api.call('POST', `/v1/projects/${project.id}/tasks`, { body: { tasks: [{ data: { x: 1 } }] } })).body.tasks[0];
+  });
+  afterAll(async () => api?.close());
+
+  it('refuses 100,000 levels of nesting in task data with json_too_deep, writing nothing', async () => {
+    const before = await taskCount();
+    const raw = `{"tasks":[{"data":{"x":${nested(100_000)}}}]}`;
+    const r = await api.call('POST', `/v1/projects/${project.id}/tasks`, { raw, headers: { 'content-type': 'application/json' } });
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ code: 'json_too_deep', status: 400 });
+    expect(await taskCount()).toBe(before);
+  });
+
+  it("refuses 100,000 levels of nesting in a label's result", async () => {
+    const raw = `{"result":${nested(100_000, '{}')}}`;
+    const r = await api.call('POST', `/v1/tasks/${task.id}/labels`, { raw, headers: { 'content-type': 'application/json' } });
+    expect(r.status).toBe(400);
+    expect(r.body.code).toBe('json_too_deep');
+  });
+
+  it('accepts nesting up to the documented 64 levels', async () => {
+    const raw = `{"tasks":[{"data":{"x":${nested(60)}}}]}`;
+    const r = await api.call('POST', `/v1/projects/${project.id}/tasks`, { raw, headers: { 'content-type': 'application/json' } });
+    expect(r.status).toBe(201);
+  });
+
+  it('does not count brackets inside strings', async () => {
+    const r = await api.call('POST', `/v1/projects/${project.id}/tasks`, { body: { tasks: [{ data: { text: '['.repeat(1000) + '\\"{' } }] } });
+    expect(r.status).toBe(201);
+  });
+
+  it('answers a bad percent-escape in the path in our shape', async () => {
+    const r = await api.call('GET', '/v1/projects/%zz');
+    expect(r.status).toBe(400);
+    expect(r.body).toEqual({ code: 'bad_request', status: 400, message: expect.stringMatching(/percent-escape/) });
+  });
+
+  it('answers an over-long path parameter in our shape', async () => {
+    const r = await api.call('GET', `/v1/projects/${'9'.repeat(500)}`);
+    expect(r.status).toBe(414);
+    expect(r.body).toEqual({ code: 'uri_too_long', status: 414, message: expect.any(String) });
+  });
+});
