@@ -13,7 +13,7 @@ describe.each(DIALECTS)('malformed input on %s', (dialect) => {
   const taskCount = async () => Number((await api.store.db.selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
 
   beforeAll(async () => {
-    api = await setupApi(dialect, { bodyLimit: 1024 * 1024 });
+    api = await setupApi(dialect, { bodyLimit: 1024 * 1024, messaging: { slackClientId: 'cid', slackClientSecret: 'csecret' } });
     project = (await api.call('POST', '/v1/projects', { body: { title: 'P' } })).body;
     task = (await api.call('POST', `/v1/projects/${project.id}/tasks`, { body: { tasks: [{ data: { x: 1 } }] } })).body.tasks[0];
   });
@@ -44,6 +44,37 @@ describe.each(DIALECTS)('malformed input on %s', (dialect) => {
   it('does not count brackets inside strings', async () => {
     const r = await api.call('POST', `/v1/projects/${project.id}/tasks`, { body: { tasks: [{ data: { text: '['.repeat(1000) + '\\"{' } }] } });
     expect(r.status).toBe(201);
+  });
+
+  it('refuses a null or missing channel and channels: [null] with validation_failed', async () => {
+    const n = await api.call('POST', '/v1/notifications', { body: { title: 'N', triggers: ['all'] } });
+    expect(n.status).toBe(201);
+    const nul = await api.call('POST', `/v1/notifications/${n.body.id}/channels`, { raw: 'null', headers: { 'content-type': 'application/json' } });
+    expect([nul.status, nul.body.code]).toEqual([400, 'validation_failed']);
+    const missing = await api.call('POST', `/v1/notifications/${n.body.id}/channels`);
+    expect([missing.status, missing.body.code]).toEqual([400, 'validation_failed']);
+    const inList = await api.call('POST', '/v1/notifications', { body: { title: 'N', triggers: ['all'], channels: [null] } });
+    expect([inList.status, inList.body.code]).toEqual([400, 'validation_failed']);
+  });
+
+  it('refuses a leap-second time, which Date cannot represent', async () => {
+    const n = await api.call('POST', '/v1/notifications', { body: { title: 'N', triggers: ['all'], channels: [{ type: 'email', recipients: ['a@b.co'] }] } });
+    const r = await api.call('POST', `/v1/channels/${n.body.channels[0].id}/recover`, { body: { since: '2016-12-31T23:59:60Z' } });
+    expect([r.status, r.body.code]).toEqual([400, 'validation_failed']);
+    expect(r.body.message).toMatch(/body\.since/);
+    const ok = await api.call('POST', `/v1/channels/${n.body.channels[0].id}/recover`, { body: { since: '2016-12-31T23:59:59Z' } });
+    expect(ok.status).toBe(200);
+  });
+
+  it('refuses a Slack OAuth state whose MAC has multibyte characters with a 400', async () => {
+    const install = await api.call('GET', '/v1/slack/install');
+    expect(install.status).toBe(200);
+    const state = new URL(install.body.url).searchParams.get('state')!;
+    const [body, mac] = state.split('.');
+    // Same length in characters as the real MAC, longer in bytes.
+    const forged = `${body}.${'é'.repeat(mac!.length)}`;
+    const r = await api.app.inject({ method: 'GET', url: `/v1/slack/oauth/callback?code=c&state=${encodeURIComponent(forged)}` });
+    expect(r.statusCode).toBe(400);
   });
 
   it('answers a bad percent-escape in the path in our shape', async () => {
