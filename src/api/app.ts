@@ -170,6 +170,10 @@ export async function buildApp(opts: AppOptions): Promise<Api> {
     if (body.status === 503) reply.header('retry-after', '5');
     return reply.status(body.status).send(body);
   });
+  // PostgreSQL cannot store or compare U+0000 in text; refuse it in the URL like in bodies.
+  app.addHook('onRequest', async (req) => {
+    if (/%00/i.test(req.url)) throw new AppError('validation_failed', 'The URL contains a NUL character (%00); remove it.');
+  });
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send(errorBody('route_not_found', `No endpoint ${req.method} ${req.url.split('?')[0]}; see /docs for the API.`));
   });

@@ -33,6 +33,11 @@ export function parseJsonBounded(text: string, limit = MAX_JSON_DEPTH): unknown 
   if (jsonDepthExceeds(text, limit)) {
     throw new AppError('json_too_deep', `The body nests objects or arrays more than ${limit} levels deep; flatten it.`);
   }
+  // PostgreSQL text and jsonb cannot hold U+0000; refusing it here keeps both stores alike
+  // instead of a 500 on one of them (found by the fuzz test, issue 10).
+  if (/(^|[^\\])(\\\\)*\\u0000/.test(text) || text.includes('\u0000')) {
+    throw new AppError('validation_failed', 'The body contains a NUL character (\\u0000); remove it.');
+  }
   try {
     return JSON.parse(text, (key, value) => (key === '__proto__' ? undefined : value));
   } catch (err) {

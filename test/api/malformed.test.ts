@@ -77,6 +77,24 @@ describe.each(DIALECTS)('malformed input on %s', (dialect) => {
     expect(r.statusCode).toBe(400);
   });
 
+  it('refuses NUL characters in bodies and URLs, which PostgreSQL cannot store', async () => {
+    const body = await api.call('POST', '/v1/projects', { body: { title: 'a\u0000b' } });
+    expect([body.status, body.body.code]).toEqual([400, 'validation_failed']);
+    const url = await api.call('GET', '/v1/projects?cursor=%00');
+    expect([url.status, url.body.code]).toEqual([400, 'validation_failed']);
+  });
+
+  it("refuses deleting a Label Studio webhook's channel alone, which left GET /v1/webhooks failing", async () => {
+    const w = await api.call('POST', '/v1/webhooks', { body: { url: 'http://127.0.0.1:9/hook' } });
+    expect(w.status).toBe(201);
+    const n = await api.call('GET', `/v1/notifications/${w.body.id}`);
+    const channelId = n.body.channels?.[0]?.id;
+    expect(channelId).toBeDefined();
+    const del = await api.call('DELETE', `/v1/channels/${channelId}`);
+    expect([del.status, del.body.code]).toEqual([409, 'invalid_state']);
+    expect((await api.call('GET', '/v1/webhooks')).status).toBe(200);
+  });
+
   it('answers a bad percent-escape in the path in our shape', async () => {
     const r = await api.call('GET', '/v1/projects/%zz');
     expect(r.status).toBe(400);
