@@ -1,5 +1,6 @@
 // Settings come from the environment (and a few CLI flags); each is documented in README.md.
 import path from 'node:path';
+import type { HttpTimeouts } from './api/app.js';
 import { parseAllowlist, type TargetPolicy } from './channels/targets.js';
 import { loadDeliverySettings, type DeliverySettings } from './delivery/settings.js';
 import { loadMessagingSettings, type MessagingSettings } from './channels/messaging-settings.js';
@@ -20,6 +21,7 @@ export interface Config {
   delivery: DeliverySettings;
   messaging: MessagingSettings;
   sqliteSync: 'FULL' | 'NORMAL';
+  timeouts: HttpTimeouts;
 }
 
 export class ConfigError extends Error {}
@@ -52,6 +54,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: { port?:
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL must be a postgres:// URL; leave it unset to use the embedded SQLite file.');
   }
+  const requestTimeoutMs = int('LABELCAST_REQUEST_TIMEOUT_MS', env.LABELCAST_REQUEST_TIMEOUT_MS, 30_000, 1_000, 3_600_000);
+  const headersTimeoutMs = int('LABELCAST_HEADERS_TIMEOUT_MS', env.LABELCAST_HEADERS_TIMEOUT_MS, 10_000, 1_000, 3_600_000);
+  // Node refuses to start a server whose headers timeout exceeds its request timeout.
+  if (headersTimeoutMs > requestTimeoutMs) throw new ConfigError('LABELCAST_HEADERS_TIMEOUT_MS must not exceed LABELCAST_REQUEST_TIMEOUT_MS.');
   return {
     port: int('--port / PORT', flags.port ?? env.PORT, 8080, 0, 65535),
     host: flags.host ?? env.HOST ?? '0.0.0.0',
@@ -66,6 +72,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: { port?:
     delivery,
     messaging,
     sqliteSync: sqliteSync(env.LABELCAST_SQLITE_SYNC),
+    // Slow or idle clients must not hold sockets (issue 10 defect 8); see README settings.
+    timeouts: {
+      requestTimeoutMs,
+      headersTimeoutMs,
+      keepAliveTimeoutMs: int('LABELCAST_KEEP_ALIVE_TIMEOUT_MS', env.LABELCAST_KEEP_ALIVE_TIMEOUT_MS, 5_000, 1_000, 3_600_000),
+      connectionTimeoutMs: int('LABELCAST_CONNECTION_TIMEOUT_MS', env.LABELCAST_CONNECTION_TIMEOUT_MS, 60_000, 1_000, 3_600_000),
+      checkIntervalMs: 1_000,
+    },
   };
 }
 

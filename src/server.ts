@@ -46,6 +46,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
     api: config.role !== 'worker',
     logger: { level: config.logLevel },
     bodyLimit: config.bodyLimit,
+    timeouts: config.timeouts,
     ready: () => (worker && !dispatcher ? 'dispatcher not started' : null),
   });
 

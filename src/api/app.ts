@@ -10,6 +10,8 @@ import { AppError, ERROR_CATALOGUE, type ErrorCode } from '../domain/errors.js';
 import { describeValidation, validatorCompiler } from './validation.js';
 import { ErrorBody } from './schemas.js';
 import { safeLoggerOptions } from './log.js';
+import { parseJsonBounded } from './safe-json.js';
+import type { Socket } from 'node:net';
 import { projectRoutes } from './routes/projects.js';
 import { taskRoutes } from './routes/tasks.js';
 import { labelRoutes } from './routes/labels.js';
@@ -44,9 +46,60 @@ export interface AppOptions {
   /** Largest accepted request body in bytes (stated in docs/api.md). */
   bodyLimit?: number;
   version?: string;
+  /** Connection timeouts (docs: README settings table); defaults in DEFAULT_HTTP_TIMEOUTS. */
+  timeouts?: Partial<HttpTimeouts>;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export interface HttpTimeouts {
+  /** Whole request (headers and body) must arrive within this. */
+  requestTimeoutMs: number;
+  /** Headers must arrive within this (slowloris). */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** A socket with no activity at all is closed after this. */
+  connectionTimeoutMs: number;
+  /** How often Node checks the request and headers timeouts. */
+  checkIntervalMs: number;
+}
+
+// Node's own defaults (300 s request, 60 s headers, checked every 30 s) let a slow client
+// hold a socket for minutes (issue 10 defect 8); these bound it to seconds.
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  connectionTimeoutMs: 60_000,
+  checkIntervalMs: 1_000,
+};
+
+/** Errors raised by Node's HTTP parser before Fastify sees a request, in our shape. */
+export function clientErrorResponse(err: NodeJS.ErrnoException): { code: ErrorCode; message: string } {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return { code: 'headers_too_large', message: 'The request headers are larger than the server accepts; send fewer or shorter headers.' };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { code: 'request_timeout', message: 'The request did not arrive within the server timeout; send it again on a new connection.' };
+    case 'HPE_INVALID_CONTENT_LENGTH':
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+      return { code: 'bad_request', message: 'The Content-Length header is not valid for this request; send the body length in bytes.' };
+    default:
+      return { code: 'bad_request', message: 'The request line or headers are malformed; check the URL and headers.' };
+  }
+}
+
+function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || (err.code === 'ECONNRESET')) {
+    socket.destroy();
+    return;
+  }
+  const { code, message } = clientErrorResponse(err);
+  const body = JSON.stringify(errorBody(code, message));
+  const status = ERROR_CATALOGUE[code].status;
+  socket.end(`HTTP/1.1 ${status} ${code}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
 
 function errorBody(code: ErrorCode, message: string, details?: unknown) {
   const status = ERROR_CATALOGUE[code].status;
@@ -78,14 +131,37 @@ function toErrorBody(err: FastifyError | AppError | Error, req: FastifyRequest) 
 }
 
 export async function buildApp(opts: AppOptions): Promise<Api> {
+  const t = { ...DEFAULT_HTTP_TIMEOUTS, ...opts.timeouts };
   const app = Fastify({
     logger: safeLoggerOptions(opts.logger ?? false),
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    requestTimeout: t.requestTimeoutMs,
+    keepAliveTimeout: t.keepAliveTimeoutMs,
+    connectionTimeout: t.connectionTimeoutMs,
+    http: { headersTimeout: t.headersTimeoutMs, requestTimeout: t.requestTimeoutMs, connectionsCheckingInterval: t.checkIntervalMs },
+    clientErrorHandler: onClientError,
+    // Bad percent-escapes and over-long path parameters are found by the router before any
+    // route runs; answer them in our shape, not Fastify's (issue 10 defect 3).
+    frameworkErrors: (err, _req, reply) => {
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const body = tooLong
+        ? errorBody('uri_too_long', 'A path parameter is longer than 100 characters; check the URL.')
+        : errorBody('bad_request', 'The URL is malformed (for example a bad percent-escape); check the URL.');
+      (reply as unknown as { status(n: number): { send(b: unknown): void } }).status(body.status).send(body);
+    },
     // Request ids in logs let an operator follow one request; clients may send their own.
     requestIdHeader: 'x-request-id',
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBounded(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
   app.addSchema(ErrorBody);
   app.decorateRequest('actor', null as unknown as Actor);
 
@@ -94,6 +170,10 @@ export async function buildApp(opts: AppOptions): Promise<Api> {
     if (body.status >= 500) req.log.error({ err }, 'request failed');
     if (body.status === 503) reply.header('retry-after', '5');
     return reply.status(body.status).send(body);
+  });
+  // PostgreSQL cannot store or compare U+0000 in text; refuse it in the URL like in bodies.
+  app.addHook('onRequest', async (req) => {
+    if (/%00/i.test(req.url)) throw new AppError('validation_failed', 'The URL contains a NUL character (%00); remove it.');
   });
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send(errorBody('route_not_found', `No endpoint ${req.method} ${req.url.split('?')[0]}; see /docs for the API.`));

@@ -300,7 +300,10 @@ export const SlackChannelInput = Type.Object(
   strict,
 );
 // Discriminated by "type"; ajv reports the branch's own error through the discriminator.
+// type: object first: ajv's discriminator reads data.type unguarded, so a null channel (or
+// `channels: [null]`) threw a TypeError, a 500 (issue 10).
 export const ChannelInput = Type.Unsafe<Static<typeof WebhookChannelInput> | Static<typeof EmailChannelInput> | Static<typeof SlackChannelInput>>({
+  type: 'object',
   oneOf: [WebhookChannelInput, EmailChannelInput, SlackChannelInput],
   discriminator: { propertyName: 'type' },
 });

@@ -19,6 +19,12 @@ function makeAjv(coerce: boolean): Ajv {
     strict: false,
   });
   (addFormats as unknown as (a: Ajv) => void)(ajv);
+  // RFC 3339 allows a leap second (23:59:60) and ajv-formats accepts it, but Date cannot
+  // represent it: such a "since" parsed to NaN and silently matched nothing (issue 10).
+  // Accept only times the code can use.
+  const rfc3339 = ajv.formats['date-time'] as { validate: (s: string) => boolean } | ((s: string) => boolean);
+  const base = typeof rfc3339 === 'function' ? rfc3339 : rfc3339.validate;
+  ajv.addFormat('date-time', { type: 'string', validate: (s: string) => base(s) && Number.isFinite(Date.parse(s)) });
   return ajv;
 }
 

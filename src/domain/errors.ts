@@ -5,6 +5,11 @@
 export const ERROR_CATALOGUE = {
   validation_failed: { status: 400, summary: 'The request body, query or path did not match the schema.' },
   invalid_json: { status: 400, summary: 'The request body is not valid JSON.' },
+  json_too_deep: { status: 400, summary: 'The JSON body nests objects or arrays deeper than 64 levels.' },
+  bad_request: { status: 400, summary: 'The request line or headers are malformed (bad percent-escape, wrong Content-Length).' },
+  uri_too_long: { status: 414, summary: 'The URL or a path parameter is longer than the server accepts.' },
+  headers_too_large: { status: 431, summary: 'The request headers are larger than the server accepts.' },
+  request_timeout: { status: 408, summary: 'The client did not send the request within the server timeout.' },
   invalid_cursor: { status: 400, summary: 'The paging cursor was not one this API returned.' },
   target_not_allowed: { status: 400, summary: 'The webhook URL points at a private, loopback or reserved address and private targets are not allowed.' },
   invalid_workflow: { status: 400, summary: 'A workflow must be annotate, then at most one review, then complete.' },

@@ -608,7 +608,14 @@ export async function updateChannel(ctx: Ctx, id: number, patch: ChannelPatch): 
 
 export async function deleteChannel(ctx: Ctx, id: number): Promise<void> {
   requireRole(ctx.actor, CAN.manageNotifications, 'change notifications');
-  await loadChannel(ctx.trx, ctx.actor.org_id, id);
+  const c = await loadChannel(ctx.trx, ctx.actor.org_id, id);
+  // A Label Studio webhook or SuperAnnotate pipeline is one notification with exactly one
+  // channel; deleting the channel alone left a webhook its views cannot show (GET
+  // /v1/webhooks answered 500; found by the fuzz test, issue 10).
+  const n = await ctx.trx.selectFrom('notifications').select('origin').where('id', '=', c.notification_id).executeTakeFirst();
+  if (n && (n.origin === 'label-studio' || n.origin === 'superannotate')) {
+    throw new AppError('invalid_state', `Channel ${id} belongs to a ${n.origin === 'label-studio' ? 'Label Studio webhook' : 'SuperAnnotate pipeline'}; delete that (DELETE /v1/webhooks/{id} or its pipeline route) instead.`);
+  }
   await cancelPending(ctx, [id]);
   await ctx.trx.deleteFrom('channels').where('id', '=', id).execute();
 }

@@ -51,7 +51,11 @@ export async function installUrl(store: Store, s: MessagingSettings, actor: Acto
 async function checkState(store: Store, state: string): Promise<{ org_id: number; user_id: number }> {
   const [body, mac] = state.split('.');
   const expected = body ? crypto.createHmac('sha256', await stateKey(store)).update(body).digest('base64url') : '';
-  if (!body || !mac || mac.length !== expected.length || !crypto.timingSafeEqual(Buffer.from(mac), Buffer.from(expected))) {
+  // Compare byte lengths: a multibyte state can match in characters but not in bytes, and
+  // timingSafeEqual throws on unequal lengths (issue 10: a 500).
+  const got = Buffer.from(mac ?? '');
+  const want = Buffer.from(expected);
+  if (!body || !mac || got.length !== want.length || !crypto.timingSafeEqual(got, want)) {
     throw new AppError('validation_failed', 'The Slack install link is not valid; start again from GET /v1/slack/install.');
   }
   const s = JSON.parse(Buffer.from(body, 'base64url').toString()) as { o: number; u: number; e: number };
