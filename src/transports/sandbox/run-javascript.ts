@@ -21,7 +21,7 @@ export interface Runner {
 }
 
 /** QuickJS's own stack cap: deep recursion ends in a catchable RangeError-like error. */
-const STACK_BYTES = 512 * 1024;
+const STACK_BYTES = 256 * 1024;
 
 // Runs inside QuickJS before the handler. Formats like Node's console closely enough for logs,
 // and shapes the host's answer like a WHATWG Response so handlers written for fetch work.

@@ -100,7 +100,8 @@ def _lc_run(code, event_json, context_json, secrets_json):
         return json.dumps({'ok': True, 'output': result}, default=str)
     except BaseException as e:
         tb = traceback.format_exception(type(e), e, e.__traceback__.tb_next if e.__traceback__ else None)
-        fatal = isinstance(e, (MemoryError, RecursionError))
+        # After a MemoryError the interpreter's heap is at its limit: start a fresh one.
+        fatal = isinstance(e, MemoryError)
         return json.dumps({'ok': False, 'message': f'{type(e).__name__}: {e}', 'traceback': ''.join(tb), 'fatal': fatal})
     finally:
         os.environ.clear()
