@@ -16,15 +16,19 @@ import type { ActionLanguage, FromChild, HostFetchRequest, RunRequest, RunResult
 /** Resident memory a process may use above its idle size before the memory cap is exceeded,
  *  on top of the run's own cap: room for the host-call buffers and the interpreter's bookkeeping. */
 const RSS_SLACK_MIB = 32;
+/** Growth over its start-up size after which an idle process is replaced. */
+const GROWN_MIB = 192;
 /** How often the pool samples a busy process's CPU time and resident memory. */
 const SAMPLE_MS = 25;
+/** A run's JSON output is kept in its run record; past this it is refused, not truncated. */
+export const OUTPUT_LIMIT_BYTES = 1024 * 1024;
 /** V8 heap of an interpreter process: handler memory lives in WebAssembly memory, outside it. */
 const V8_HEAP_MIB = 96;
 
 export interface SandboxPool {
   run(req: RunRequest): Promise<RunResult>;
   /** Processes now, by state; for metrics and tests. */
-  stats(): { processes: number; busy: number; waiting: number; started: number };
+  stats(): { processes: number; busy: number; waiting: number; started: number; pids: number[] };
   close(): Promise<void>;
 }
 
@@ -61,12 +65,10 @@ function interpreterFiles(): { worker: string; entries: Record<ActionLanguage, s
   const require = createRequire(import.meta.url);
   // The package folder: walk up from its main entry (not every package exports package.json).
   const pkgDir = (name: string) => pkgDirOf(require, name);
-  // QuickJS: the core plus the one release build we run (the quickjs-emscripten umbrella
-  // package would also load its debug and asyncify builds).
-  const quickjs = pkgDir('quickjs-emscripten');
-  const rq = createRequire(path.join(quickjs, 'package.json'));
-  const core = pkgDirOf(rq, 'quickjs-emscripten-core');
-  const variant = pkgDirOf(rq, '@jitl/quickjs-wasmfile-release-sync');
+  // QuickJS: the core plus the one build we run (release, synchronous; the asyncify builds are
+  // twice the size and we need no async host calls, see host-call.ts).
+  const core = pkgDir('quickjs-emscripten-core');
+  const variant = pkgDir('@jitl/quickjs-wasmfile-release-sync');
   const ffiTypes = pkgDirOf(createRequire(path.join(core, 'package.json')), '@jitl/quickjs-ffi-types');
   const pyodide = pkgDir('pyodide');
   const readable = [path.dirname(worker), core, variant, ffiTypes, pyodide];
@@ -221,7 +223,9 @@ export function createSandboxPool(settings: SandboxSettings): SandboxPool {
   function release(p: Proc, recycle: boolean): void {
     p.busy = false;
     p.deadline = undefined;
-    const grown = p.bootRssMiB !== null && (sample(p.child.pid!)?.rssMiB ?? 0) > p.bootRssMiB + 2 * RSS_SLACK_MIB + 128;
+    // WebAssembly memory never shrinks: a process that grew well past its start-up size (a
+    // handler that kept data in module state) is replaced rather than kept warm.
+    const grown = p.bootRssMiB !== null && (sample(p.child.pid!)?.rssMiB ?? 0) > p.bootRssMiB + GROWN_MIB;
     if (recycle || grown || p.runs >= settings.maxRunsPerProcess || p.dead) kill(p);
     else {
       p.idleTimer = setTimeout(() => kill(p), settings.idleMs);
@@ -233,13 +237,18 @@ export function createSandboxPool(settings: SandboxSettings): SandboxPool {
   async function run(req: RunRequest): Promise<RunResult> {
     const mask = masker(req.secrets);
     const startedAt = performance.now();
-    const finish = (r: { ok: boolean; output?: unknown; message?: string; traceback?: string; logs: string }, usage: RunResult['usage']): RunResult => ({
+    const finish = (r: { ok: boolean; output?: unknown; message?: string; traceback?: string; logs: string }, usage: RunResult['usage']): RunResult => {
+      if (r.ok && Buffer.byteLength(JSON.stringify(r.output ?? null)) > OUTPUT_LIMIT_BYTES) {
+        r = { ok: false, message: `the handler returned more than ${OUTPUT_LIMIT_BYTES} bytes of JSON; return a summary and log or send the rest`, logs: r.logs };
+      }
+      return {
       status: r.ok ? 'succeeded' : 'failed',
       ...(r.ok ? { output: maskJson(r.output ?? null, mask) } : { error: { message: mask(r.message ?? 'the handler failed'), traceback: mask(r.traceback ?? '') } }),
       logs: capBytes(mask(r.logs), req.limits.logBytes),
       durationMs: Math.round((performance.now() - startedAt) * 10) / 10,
       usage,
-    });
+      };
+    };
     let acquired: { p: Proc; cold: boolean };
     try {
       acquired = await acquire(req.orgId, req.language);
@@ -300,7 +309,7 @@ export function createSandboxPool(settings: SandboxSettings): SandboxPool {
 
   return {
     run,
-    stats: () => ({ processes: procs.size, busy: [...procs].filter((p) => p.busy).length, waiting: waiting.length, started }),
+    stats: () => ({ processes: procs.size, busy: [...procs].filter((p) => p.busy).length, waiting: waiting.length, started, pids: [...procs].map((p) => p.child.pid!) }),
     async close() {
       closed = true;
       for (const p of [...procs]) kill(p);

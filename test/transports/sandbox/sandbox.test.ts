@@ -2,6 +2,7 @@
 // run in permission-restricted child processes. Every escape attempt ends in a failed run with
 // a clear message, and the pool then runs the next handler fine. Needs `npm run build` first:
 // the interpreter processes run the compiled worker from dist/.
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,6 +139,16 @@ describe.each(['javascript', 'python'] as const)('%s handlers', (language) => {
     expect(r.error?.traceback).toMatch(/handler\.(js|py)/);
   });
 
+  it('refuses an output too large for a run record', async () => {
+    const code = {
+      javascript: 'function handler() { return "x".repeat(2 * 1024 * 1024) }',
+      python: 'def handler(event, context):\n    return "x" * (2 * 1024 * 1024)',
+    }[language];
+    const r = await runAction(pool, request(language, code, { limits: { ...LIMITS, memoryMiB: 128 } }));
+    expect(r.status).toBe('failed');
+    expect(r.error?.message).toMatch(/returned more than 1048576 bytes of JSON/);
+  });
+
   it('caps the captured logs', async () => {
     const code = {
       javascript: 'function handler() { for (let i = 0; i < 2000; i++) console.log("line " + i + " " + "x".repeat(80)); return 1 }',
@@ -250,6 +261,26 @@ describe('host fetch with a private-target allowance (as the webhook tests use)'
 });
 
 describe('pool', () => {
+  it('starts interpreter processes with an empty environment under the permission model', async () => {
+    const fresh = createSandboxPool(sandboxSettings(closed, { maxProcesses: 1 }));
+    try {
+      await runAction(fresh, request('javascript', HEALTHY.javascript));
+      const [pid] = fresh.stats().pids;
+      // Only what fork adds for its IPC channel: no PATH, no DATABASE_URL, no sentinel.
+      const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+      expect(environ.every((e) => e.startsWith('NODE_CHANNEL_'))).toBe(true);
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(argv).toContain('--experimental-permission');
+      expect(argv).toContain('--disallow-code-generation-from-strings');
+      expect(argv.some((a) => a.startsWith('--allow-child-process') || a.startsWith('--allow-worker') || a.startsWith('--allow-fs-write') || a.startsWith('--allow-addons'))).toBe(false);
+      const reads = argv.filter((a) => a.startsWith('--allow-fs-read=')).map((a) => a.slice('--allow-fs-read='.length));
+      // The interpreters' own packages and the worker's folder, nothing above them.
+      expect(reads.every((r) => /node_modules\/(pyodide|quickjs-emscripten-core|@jitl\/quickjs-[a-z-]+)\/\*$|transports\/sandbox\/\*$/.test(r))).toBe(true);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('replaces a process after its number of runs, and queues runs beyond its size', async () => {
     const small = createSandboxPool(sandboxSettings(closed, { maxProcesses: 1, maxRunsPerProcess: 2 }));
     try {
