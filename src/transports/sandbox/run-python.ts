@@ -8,7 +8,7 @@ import type { ToChild } from './types.js';
 // Installed once per interpreter. `requests` is a small stand-in for the library SuperAnnotate
 // handlers use (get/post/... returning .status_code/.text/.json()), backed by the host fetch.
 const PRELUDE = String.raw`
-import sys, os, json, traceback, types
+import sys, os, json, traceback, types, inspect
 
 def _lc_install_requests():
     import js
@@ -97,6 +97,11 @@ def _lc_run(code, event_json, context_json, secrets_json):
         if not callable(h):
             raise NameError('define a function handler(event, context)')
         result = h(json.loads(event_json), json.loads(context_json))
+        if inspect.iscoroutine(result):
+            # There is no event loop to drive it (no JSPI on Node 20): say so rather than
+            # "succeed" with the coroutine's repr as output.
+            result.close()
+            raise TypeError('async def handler is not supported in the sandbox; define def handler(event, context)')
         return json.dumps({'ok': True, 'output': result}, default=str)
     except BaseException as e:
         tb = traceback.format_exception(type(e), e, e.__traceback__.tb_next if e.__traceback__ else None)

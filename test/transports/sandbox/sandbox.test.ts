@@ -149,6 +149,14 @@ describe.each(['javascript', 'python'] as const)('%s handlers', (language) => {
     expect(r.error?.message).toMatch(/returned more than 1048576 bytes of JSON/);
   });
 
+  if (language === 'python') {
+    it('refuses an async def handler instead of returning its coroutine', async () => {
+      const r = await runAction(pool, request('python', 'async def handler(event, context):\n    return 1'));
+      expect(r.status).toBe('failed');
+      expect(r.error?.message).toMatch(/async def handler is not supported/);
+    });
+  }
+
   it('caps the captured logs', async () => {
     const code = {
       javascript: 'function handler() { for (let i = 0; i < 2000; i++) console.log("line " + i + " " + "x".repeat(80)); return 1 }',
