@@ -57,7 +57,7 @@ function pkgDirOf(require: NodeRequire, name: string): string {
   return dir;
 }
 
-function interpreterFiles(): { worker: string; entries: Record<ActionLanguage, string[]>; readable: string[] } {
+function interpreterFiles(): { worker: string; entries: Record<ActionLanguage, string[]>; readable: string[]; root: string } {
   const here = fileURLToPath(import.meta.url);
   // Under the test runner this module is TypeScript in src/; the process needs the compiled
   // worker in dist/ (npm run build), since Node 20 cannot run TypeScript.
@@ -74,6 +74,7 @@ function interpreterFiles(): { worker: string; entries: Record<ActionLanguage, s
   const readable = [path.dirname(worker), core, variant, ffiTypes, pyodide];
   return {
     worker,
+    root: pathToFileURL(path.resolve(path.dirname(worker), '../../..')).href.replace(/^file:\/\//, ''),
     entries: {
       javascript: [pathToFileURL(path.join(core, 'dist/index.mjs')).href, pathToFileURL(path.join(variant, 'dist/index.mjs')).href],
       python: [pathToFileURL(path.join(pyodide, 'pyodide.mjs')).href],
@@ -235,7 +236,10 @@ export function createSandboxPool(settings: SandboxSettings): SandboxPool {
   }
 
   async function run(req: RunRequest): Promise<RunResult> {
-    const mask = masker(req.secrets);
+    const secretsMask = masker(req.secrets);
+    // Pyodide puts JavaScript frames into Python tracebacks: show where Labelcast is installed
+    // as <sandbox>, not as a host path.
+    const mask = (text: string) => secretsMask(text).split(files.root).join('<sandbox>');
     const startedAt = performance.now();
     const finish = (r: { ok: boolean; output?: unknown; message?: string; traceback?: string; logs: string }, usage: RunResult['usage']): RunResult => {
       if (r.ok && Buffer.byteLength(JSON.stringify(r.output ?? null)) > OUTPUT_LIMIT_BYTES) {

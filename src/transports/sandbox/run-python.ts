@@ -3,7 +3,7 @@
 // namespace, and the pool replaces the process after a fatal error or a number of runs.
 import { LogBuffer, type HostCall } from './host-call.js';
 import type { ChildOutcome, Runner } from './run-javascript.js';
-import type { ToChild } from './types.js';
+import type { HostFetchRequest, ToChild } from './types.js';
 
 // Installed once per interpreter. `requests` is a small stand-in for the library SuperAnnotate
 // handlers use (get/post/... returning .status_code/.text/.json()), backed by the host fetch.
@@ -124,7 +124,15 @@ export async function createPythonRunner(entryUrl: string, host: HostCall): Prom
   // `import js` sees this object and nothing else: without it Python reads the process's
   // globals (js.process.env), tried in issue 13.
   const jsglobals = {
-    labelcast_fetch: (req: string) => JSON.stringify(host(JSON.parse(req))),
+    labelcast_fetch: (req: string) => {
+      let parsed: HostFetchRequest;
+      try {
+        parsed = JSON.parse(String(req)) as HostFetchRequest;
+      } catch {
+        return JSON.stringify({ error: 'fetch: the request is not JSON' });
+      }
+      return JSON.stringify(host(parsed));
+    },
   };
   const py = await loadPyodide({
     jsglobals,

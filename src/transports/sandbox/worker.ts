@@ -17,6 +17,11 @@ const [language, ...entryUrls] = process.argv.slice(2);
 const refuse = () => Promise.reject(new TypeError('network access from the sandbox process is disabled'));
 Object.defineProperty(globalThis, 'fetch', { value: refuse, writable: false, configurable: false });
 
+// V8's stack-trace hook hands out the receiver and function of each frame (CallSite getThis /
+// getFunction): a handler that reaches Error through a JsException could walk the stack with
+// it. Pin it to "unset" before any handler runs; Node's own stack formatting does not need it.
+Object.defineProperty(Error, 'prepareStackTrace', { value: undefined, writable: false, configurable: false });
+
 // The permission model denies process.binding; Pyodide's Node file-system glue asks it for
 // the open() flag constants only, which node:fs exports anyway.
 const constants = { fs: fsConstants.constants };

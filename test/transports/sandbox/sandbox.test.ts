@@ -65,6 +65,7 @@ const ESCAPES: Record<ActionLanguage, [string, string, RegExp][]> = {
     ['reach the Pyodide runtime', `import pyodide_js\ndef handler(event, context):\n    return pyodide_js.FS.readdir('/')`, /No module named 'pyodide_js'/],
     ['run JavaScript', `from pyodide.code import run_js\ndef handler(event, context):\n    return run_js('process.env')`, /cannot import name 'eval' from 'js'/],
     ['reach Node through the Function constructor', `import js\ndef handler(event, context):\n    return js.labelcast_fetch.constructor('return process')().env`, /Code generation from strings disallowed/],
+    ['walk the JavaScript stack through V8\'s stack-trace hook', `import js\nfrom pyodide.ffi import JsException, create_proxy\ndef handler(event, context):\n    try:\n        js.labelcast_fetch.constructor('return 1')\n    except JsException as e:\n        e.js_error.constructor.__proto__.prepareStackTrace = create_proxy(lambda err, frames: [f.getThis() for f in frames])\n    return 'stack hook set'`, /Cannot assign to read only property 'prepareStackTrace'/],
     ['import subprocess and run a program', `import subprocess\ndef handler(event, context):\n    return subprocess.run(['id'], capture_output=True).stdout`, /does not support processes/],
     ['spawn through os.system', `import os\ndef handler(event, context):\n    return os.system('id')`, /Access to this API has been restricted/],
     ['open a socket', `import socket\ndef handler(event, context):\n    return str(socket.create_connection(('127.0.0.1', PORT), timeout=2))`, /OSError/],
@@ -102,6 +103,7 @@ describe.each(['javascript', 'python'] as const)('%s handlers', (language) => {
     expect(r.status).toBe('failed');
     expect(r.error?.message).toMatch(expected);
     expect(JSON.stringify(r)).not.toContain('host-environment-only');
+    expect(JSON.stringify(r)).not.toContain(path.resolve('.'));
     const next = await runAction(pool, request(language, HEALTHY[language]));
     expect(next).toMatchObject({ status: 'succeeded', output: { ok: true, n: 7, op: 'c' } });
     expect(connections).toBe(0);
