@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createHostFetch, type HostFetch } from './host-fetch.js';
 import { capBytes, maskJson, masker } from './mask.js';
@@ -16,6 +17,8 @@ import type { ActionLanguage, FromChild, HostFetchRequest, RunRequest, RunResult
 /** Resident memory a process may use above its idle size before the memory cap is exceeded,
  *  on top of the run's own cap: room for the host-call buffers and the interpreter's bookkeeping. */
 const RSS_SLACK_MIB = 32;
+/** The longest host-call line (a fetch request with its body) the pool accepts. */
+const HOST_CALL_LIMIT_CHARS = 8 * 1024 * 1024;
 /** Growth over its start-up size after which an idle process is replaced. */
 const GROWN_MIB = 192;
 /** How often the pool samples a busy process's CPU time and resident memory. */
@@ -45,6 +48,7 @@ interface Proc {
   bootRssMiB: number | null;
   onMessage?: (m: FromChild) => void;
   onExit?: (why: string) => void;
+  onHostCallOverflow?: () => void;
   stderrTail: string;
   /** Epoch ms when the current run's wall clock ends; bounds its host fetches. */
   deadline?: number | undefined;
@@ -158,9 +162,17 @@ export function createSandboxPool(settings: SandboxSettings): SandboxPool {
     const pipe = p.child.stdio[4] as Duplex | null;
     if (!pipe) return;
     let buffered = '';
+    const decoder = new StringDecoder('utf8');
     pipe.on('error', () => undefined);
     pipe.on('data', (d: Buffer) => {
-      buffered += d.toString('utf8');
+      buffered += decoder.write(d);
+      // A request body is a string the handler built inside its memory cap; a line longer than
+      // this is not a request we will send.
+      if (buffered.length > HOST_CALL_LIMIT_CHARS) {
+        buffered = '';
+        p.onHostCallOverflow?.();
+        return kill(p);
+      }
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl);
@@ -276,6 +288,7 @@ export function createSandboxPool(settings: SandboxSettings): SandboxPool {
         clearInterval(watch);
         p.onMessage = undefined;
         p.onExit = undefined;
+        p.onHostCallOverflow = undefined;
         if (recycle) kill(p);
         resolve(finish(r, { cpuMs: cpuUsed, peakRssMiB: peak === null ? null : Math.round(peak * 10) / 10, coldStart: cold }));
         if (!recycle) release(p, false);
@@ -294,6 +307,7 @@ export function createSandboxPool(settings: SandboxSettings): SandboxPool {
         else if (s.rssMiB > rssCap) done({ ok: false, message: `the handler exceeded its memory limit of ${req.limits.memoryMiB} MiB`, logs: '' }, true);
       }, SAMPLE_MS);
       p.onExit = (why) => done({ ok: false, message: `the sandbox process ended during the run (${why})`, logs: '' }, true);
+      p.onHostCallOverflow = () => done({ ok: false, message: `the handler sent a fetch request larger than ${HOST_CALL_LIMIT_CHARS} characters`, logs: '' }, true);
       p.onMessage = (m) => {
         if (m.t !== 'done' || m.id !== id) return;
         const s = sample(p.child.pid!);

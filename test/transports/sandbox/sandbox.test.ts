@@ -159,6 +159,18 @@ describe.each(['javascript', 'python'] as const)('%s handlers', (language) => {
     });
   }
 
+  it('refuses a fetch request too large to send, and recovers', async () => {
+    const code = {
+      javascript: 'async function handler() { return (await fetch("https://example.com/", { method: "POST", body: "x".repeat(9 * 1024 * 1024) })).status }',
+      python: 'import requests\ndef handler(event, context):\n    return requests.post("https://example.com/", data="x" * (9 * 1024 * 1024)).status_code',
+    }[language];
+    const r = await runAction(pool, request(language, code, { limits: { ...LIMITS, memoryMiB: 128 } }));
+    expect(r.status).toBe('failed');
+    expect(r.error?.message).toMatch(/fetch request larger than 8388608 characters/);
+    const next = await runAction(pool, request(language, HEALTHY[language]));
+    expect(next.status).toBe('succeeded');
+  });
+
   it('caps the captured logs', async () => {
     const code = {
       javascript: 'function handler() { for (let i = 0; i < 2000; i++) console.log("line " + i + " " + "x".repeat(80)); return 1 }',
