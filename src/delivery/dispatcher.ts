@@ -409,7 +409,11 @@ export class Dispatcher {
   private async pipelineMail(ev: CanonicalEvent, context: RenderContext): Promise<Email> {
     const org = await this.svc.store.db.selectFrom('organizations').select('name').where('id', '=', ev.org_id).executeTakeFirst();
     const d = ev.data as Record<string, any>;
-    const project = ev.project_id !== null ? (context.projects.get(ev.project_id)?.title ?? d.project?.title ?? null) : null;
+    let project: string | null = ev.project_id !== null ? (context.projects.get(ev.project_id)?.title ?? d.project?.title ?? null) : null;
+    // A fired pipeline's message carries no event row, so its project is not in the claim's context.
+    if (project === null && ev.project_id !== null) {
+      project = (await this.svc.store.db.selectFrom('projects').select('title').where('id', '=', ev.project_id).executeTakeFirst())?.title ?? null;
+    }
     const ctx = (d.context ?? {}) as Record<string, unknown>;
     const manual = ev.type === 'pipeline.manual';
     const from = ev.type === 'project.status_changed' ? String(d.from) : manual && ctx.from !== undefined ? String(ctx.from) : null;

@@ -31,7 +31,7 @@ export async function runDuePeriodic(store: Store, now: number): Promise<number>
     const done = await store.db.selectFrom('deliveries').select('id').where('dedupe_key', 'like', `${key}:%`).limit(1).executeTakeFirst();
     if (done) continue;
     const out = await store.tx((trx) =>
-      firePipeline(trx, n, 'periodic', { fire_at: new Date(fire).toISOString(), ts_ms: fire, cron: t.cron, tz: t.tz ?? 'UTC' }, { now, actor: { user_id: 0, email: 'schedule', api_key_id: null }, dedupe: key }),
+      firePipeline(trx, n, 'periodic', { fire_at: new Date(fire).toISOString(), ts_ms: fire, cron: t.cron, tz: t.tz ?? 'UTC' }, { now: Date.now(), actor: { user_id: 0, email: 'schedule', api_key_id: null }, dedupe: key }),
     );
     if (out.deliveries.length > 0) fired++;
   }
