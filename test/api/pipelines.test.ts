@@ -141,7 +141,7 @@ describe.each(DIALECTS)('pipelines on %s', (dialect) => {
     expect(JSON.stringify(shown)).not.toContain(pl.hook_token);
     expect(JSON.stringify((await api.call('GET', '/v1/pipelines')).body)).not.toContain(pl.hook_token);
 
-    for (const headers of [{}, { 'x-hook-token': 'lch_wrong' }, { 'x-hook-token': pl.hook_token.slice(0, -1) }]) {
+    for (const headers of [{}, { 'x-hook-token': 'lch_wrong' }, { 'x-hook-token': pl.hook_token.slice(0, -1) }] as Record<string, string>[]) {
       const res = await api.call('POST', `/v1/hooks/${pl.id}`, { key: '', headers, body: { a: 1 } });
       expect(res.status).toBe(401);
       expect(res.body.code).toBe('hook_unauthorized');
