@@ -86,6 +86,16 @@ export const NewPipeline = Type.Object(
   strict,
 );
 
+export const PipelinePatch = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+    project: Type.Optional(Type.Union([Id, Type.Null()])),
+    trigger: Type.Optional(PipelineTrigger),
+    is_active: Type.Optional(Type.Boolean()),
+  },
+  { ...strict, minProperties: 1 },
+);
+
 export const Action = Type.Object({
   id: Id,
   channel: Id,

@@ -30,6 +30,7 @@ import {
   insertPlainChannel,
   loadChannel,
   updateChannel,
+  updateNotification,
   type Trigger,
   type WebhookConfig,
 } from './notifications.js';
@@ -280,6 +281,45 @@ export async function listPipelines(db: Db, publicUrl: string, orgId: number, q:
   const channels = ids.length ? await db.selectFrom('channels').selectAll().where('notification_id', 'in', ids).execute() : [];
   const hooks = ids.length ? await db.selectFrom('pipeline_hooks').select(['notification_id', 'prefix']).where('notification_id', 'in', ids).execute() : [];
   return toPage(rows, limit, (n) => pipelineView(n, channels, hooks.find((h) => h.notification_id === n.id), publicUrl));
+}
+
+export interface PipelinePatch {
+  name?: string | undefined;
+  project?: number | null | undefined;
+  trigger?: PipelineTriggerInput | undefined;
+  is_active?: boolean | undefined;
+}
+
+/**
+ * Rename, rescope, switch on or off, or change the trigger. A new trigger must suit every
+ * action (Send email's limits); becoming an incoming webhook makes a token (returned once),
+ * ceasing to be one drops it.
+ */
+export async function updatePipeline(ctx: Ctx, id: number, patch: PipelinePatch): Promise<PipelineView & { hook_token?: string }> {
+  const n = await loadPipeline(ctx.trx, ctx.actor.org_id, id);
+  const trigger = patch.trigger ? toTrigger(patch.trigger) : undefined;
+  if (trigger) {
+    const channels = await ctx.trx.selectFrom('channels').select('kind').where('notification_id', '=', id).execute();
+    if (channels.some((c) => c.kind === 'email')) checkEmailTrigger(trigger);
+  }
+  await updateNotification(ctx, id, {
+    ...(patch.name !== undefined ? { title: patch.name } : {}),
+    ...(patch.project !== undefined ? { scope: { projects: patch.project !== null ? [patch.project] : 'all' } } : {}),
+    ...(trigger ? { triggers: [trigger] } : {}),
+    ...(patch.is_active !== undefined ? { active: patch.is_active } : {}),
+  });
+  let token: string | undefined;
+  if (trigger) {
+    const hook = await ctx.trx.selectFrom('pipeline_hooks').select('notification_id').where('notification_id', '=', id).executeTakeFirst();
+    if (firedKind(trigger) === 'incoming_webhook' && !hook) {
+      token = newHookToken();
+      await ctx.trx.insertInto('pipeline_hooks').values({ notification_id: id, org_id: n.org_id, token_hash: hashToken(token), prefix: token.slice(0, 8), created_at: ctx.now }).execute();
+    } else if (firedKind(trigger) !== 'incoming_webhook' && hook) {
+      await ctx.trx.deleteFrom('pipeline_hooks').where('notification_id', '=', id).execute();
+    }
+  }
+  const view = await viewOf(ctx.trx, ctx.svc.messaging.publicUrl, await loadPipeline(ctx.trx, ctx.actor.org_id, id));
+  return token ? { ...view, hook_token: token } : view;
 }
 
 export async function deletePipeline(ctx: Ctx, id: number): Promise<void> {

@@ -299,6 +299,20 @@ describe.each(DIALECTS)('pipelines on %s', (dialect) => {
     expect((await api.call('PATCH', `/v1/actions/${pl.action.id}`, { body: { request_url: `${rx.url}/e2` } })).body.request_url).toBe(`${rx.url}/e2`);
     expect((await api.call('DELETE', `/v1/actions/${added.body.id}`)).status).toBe(204);
     expect((await api.call('GET', `/v1/actions/${added.body.id}`)).status).toBe(404);
+    // The trigger changes: away from incoming_webhook the token is gone; back, a new one is shown once.
+    const moved = await api.call('PATCH', `/v1/pipelines/${pl.id}`, { body: { name: 'renamed', trigger: { event: 'manual' }, is_active: false } });
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({ name: 'renamed', trigger: { event: 'manual' }, is_active: false });
+    expect(moved.body.hook).toBeUndefined();
+    expect((await api.call('POST', `/v1/hooks/${pl.id}`, { key: '', headers: { 'x-hook-token': pl.hook_token }, body: {} })).status).toBe(401);
+    const back = await api.call('PATCH', `/v1/pipelines/${pl.id}`, { body: { trigger: { event: 'incoming_webhook' }, is_active: true } });
+    expect(back.body.hook_token).toMatch(/^lch_/);
+    expect(back.body.hook_token).not.toBe(pl.hook_token);
+    expect((await api.call('POST', `/v1/hooks/${pl.id}`, { key: '', headers: { 'x-hook-token': back.body.hook_token }, body: {} })).status).toBe(202);
+    const mailer = await pipeline({ name: 'mailer', trigger: { event: 'project.created' }, action: { type: 'send_email', recipients: ['admin@a.test'] } });
+    const refused = await api.call('PATCH', `/v1/pipelines/${mailer.id}`, { body: { trigger: { event: 'periodic', cron: '0 * * * *' } } });
+    expect(refused.body.code).toBe('email_trigger_not_allowed');
+    expect((await api.call('GET', `/v1/pipelines/${mailer.id}`)).body.trigger).toEqual({ event: 'project.created' });
     expect((await api.call('DELETE', `/v1/pipelines/${pl.id}`)).status).toBe(204);
     expect(await api.store.db.selectFrom('pipeline_hooks').select('notification_id').where('notification_id', '=', pl.id).execute()).toEqual([]);
     expect((await api.call('POST', `/v1/hooks/${pl.id}`, { key: '', headers: { 'x-hook-token': pl.hook_token }, body: {} })).status).toBe(401);

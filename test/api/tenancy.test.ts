@@ -32,6 +32,7 @@ const BODIES: Record<string, unknown> = {
   'POST /v1/pipelines': { name: 'b', trigger: { event: 'task.created' }, action: { type: 'send_webhook', request_url: 'http://127.0.0.1:9/b' } },
   'POST /v1/slack/channels/refresh': undefined,
   'PATCH /v1/tasks/{id}': { assignee: null },
+  'PATCH /v1/pipelines/{id}': { name: 'stolen' },
   'POST /v1/pipelines/{id}/run': { from: 'x' },
   'POST /v1/pipelines/{id}/actions': { type: 'send_webhook', request_url: 'http://127.0.0.1:9/b' },
   'PATCH /v1/actions/{id}': { is_active: false },

@@ -6,11 +6,11 @@ import type { Api } from '../app.js';
 import { errorResponses } from '../app.js';
 import type { Services } from '../../domain/context.js';
 import { command } from '../../domain/context.js';
-import { addAction, createPipeline, deleteAction, deletePipeline, getAction, getPipeline, HOOK_TOKEN_HEADER, listPipelines, MAX_CONTEXT_BYTES, receiveHook, runPipeline, updateAction } from '../../domain/pipelines.js';
+import { addAction, createPipeline, updatePipeline, deleteAction, deletePipeline, getAction, getPipeline, HOOK_TOKEN_HEADER, listPipelines, MAX_CONTEXT_BYTES, receiveHook, runPipeline, updateAction } from '../../domain/pipelines.js';
 import { getRun, listRuns, rerun } from '../../domain/action-runs.js';
 import { createSecretSet, deleteSecretSet, listSecretSets, replaceSecretSet } from '../../domain/action-secrets.js';
 import { IdParams, PageQuery, pageOf } from '../schemas.js';
-import { Action, ActionInput, ActionPatch, Fired, NewPipeline, NewSecretSet, Pipeline, Run, RunParams, RunQuery, SecretSet, SecretSetValues } from '../pipeline-schemas.js';
+import { Action, ActionInput, ActionPatch, Fired, NewPipeline, PipelinePatch, NewSecretSet, Pipeline, Run, RunParams, RunQuery, SecretSet, SecretSetValues } from '../pipeline-schemas.js';
 
 export async function pipelineRoutes(app: Api, { svc }: { svc: Services }) {
   const db = svc.store.db;
@@ -25,6 +25,9 @@ export async function pipelineRoutes(app: Api, { svc }: { svc: Services }) {
   app.get('/pipelines/:id', {
     schema: { tags, summary: 'A pipeline', params: IdParams, response: { 200: Pipeline, ...errorResponses } },
   }, (req) => getPipeline(db, url, req.actor.org_id, req.params.id));
+  app.patch('/pipelines/:id', {
+    schema: { tags, summary: 'Rename, rescope, switch on or off, or change the trigger (an incoming_webhook trigger returns its token once)', params: IdParams, body: PipelinePatch, response: { 200: Pipeline, ...errorResponses } },
+  }, (req) => command(svc, req.actor, (ctx) => updatePipeline(ctx, req.params.id, req.body)));
   app.delete('/pipelines/:id', {
     schema: { tags, summary: 'Delete a pipeline (its pending runs are cancelled)', params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
   }, async (req, reply) => {
