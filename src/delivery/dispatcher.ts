@@ -388,7 +388,13 @@ export class Dispatcher {
       if (!row) return fail(`the secret set "${cfg.secret}" mounted on this action no longer exists`, true);
       secrets = openSecretValues(row.sealed);
     }
-    const r = await this.actionRunner.run({ runId: job.delivery.id, orgId: job.channel.org_id, language: cfg.language, code: cfg.code, event, context, secrets, limits: cfg.limits, signal: job.abort.signal });
+    let r: Awaited<ReturnType<ActionRunner['run']>>;
+    try {
+      r = await this.actionRunner.run({ runId: job.delivery.id, orgId: job.channel.org_id, language: cfg.language, code: cfg.code, event, context, secrets, limits: cfg.limits, signal: job.abort.signal });
+    } catch (err) {
+      // The runner itself failed (not the handler): retried, and its message masked too.
+      return fail(maskSecrets(`the custom-action runner failed: ${(err as Error).message ?? String(err)}`, secrets).slice(0, 1000), false);
+    }
     const logs = maskSecrets(r.logs, secrets).slice(0, MAX_RUN_LOGS);
     const output = maskSecrets(JSON.stringify(r.ok ? (r.output ?? null) : { error: r.error }), secrets).slice(0, MAX_RUN_OUTPUT);
     const result: SendResult = {

@@ -21,7 +21,7 @@ import { uuidv7 } from './ids.js';
 import { iso } from './views.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 import { nextFire } from '../schedule/cron.js';
-import { ANNOTATION_STATUS_CHANGED, emailRefusal, firedKind, type FiredKind } from './pipeline-triggers.js';
+import { emailRefusal, firedKind, type FiredKind } from './pipeline-triggers.js';
 import {
   createNotification,
   deleteChannel,
@@ -469,10 +469,9 @@ export async function receiveHook(trx: Tx, id: number, token: string | undefined
   const hook = await trx.selectFrom('pipeline_hooks').selectAll().where('notification_id', '=', id).executeTakeFirst();
   const given = Buffer.from(hashToken(token ?? ''), 'hex');
   const ok = hook !== undefined && token !== undefined && crypto.timingSafeEqual(given, Buffer.from(hook.token_hash, 'hex'));
-  if (!ok) throw new AppError('hook_unauthorized', `Send the token created with this pipeline's incoming webhook in the ${'X-Hook-Token'} header; it was missing or does not match.`);
+  if (!ok) throw new AppError('hook_unauthorized', `Send the token created with this pipeline's incoming webhook in the X-Hook-Token header; it was missing or does not match.`);
   const n = await trx.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   if (n.active !== 1) throw new AppError('invalid_state', `Pipeline ${id} is not active; its incoming webhook accepts nothing until it is.`);
   return firePipeline(trx, n, 'incoming_webhook', body, { now, actor: { user_id: 0, email: 'incoming webhook', api_key_id: null } });
 }
 
-export { ANNOTATION_STATUS_CHANGED };

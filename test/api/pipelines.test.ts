@@ -184,6 +184,8 @@ describe.each(DIALECTS)('pipelines on %s', (dialect) => {
   });
 
   it('manual: run now with a custom body, to a webhook and an email', async () => {
+    // A notification for "all" events: a pipeline's firing is its own, never routed to others.
+    const all = (await api.call('POST', '/v1/notifications', { body: { title: 'everything', triggers: ['all'], channels: [{ type: 'webhook', url: `${rx.url}/all` }] } })).body;
     const p = (await api.call('POST', '/v1/projects', { body: { title: 'Manual' } })).body;
     const pl = await pipeline({ name: 'by hand', project: p.id, trigger: { event: 'manual' }, actions: [{ type: 'send_webhook', request_url: `${rx.url}/manual` }, { type: 'send_email', recipients: ['admin@a.test'] }] });
     expect(pl.actions).toHaveLength(2);
@@ -193,6 +195,9 @@ describe.each(DIALECTS)('pipelines on %s', (dialect) => {
     expect((await waitFor(() => at('/manual')[0], 'manual webhook')).json).toEqual({ from: 'Draft', to: 'Ready', note: 'go' });
     const mail = await waitFor(() => smtp.mails.find((m) => m.envelopeTo.includes('admin@a.test') && m.text?.includes('Manual run')), 'manual email');
     expect(mail.text).toBe('Event - "Manual run"\nFrom Value - "Draft"\nTo Value - "Ready"\nTriggered by - "Org A/Manual"\n');
+    const leaked = await api.store.db.selectFrom('deliveries').select('event_type').where('notification_id', '=', all.id).execute();
+    expect(leaked.filter((d) => d.event_type.startsWith('pipeline.'))).toEqual([]);
+    expect(leaked.length).toBeGreaterThan(0); // it does get the project's own events
     const other = await api.call('POST', `/v1/pipelines/${pl.id}/run`, { key: api.b.key, body: {} });
     expect(other.status).toBe(404);
   });
