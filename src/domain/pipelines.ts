@@ -6,22 +6,19 @@
 //   custom_action -> an `action` channel: user code run by the sandbox, one run = one delivery
 // Triggers (domain/pipeline-triggers.ts): entity events (with from/to for project and
 // annotation status), an incoming webhook (a URL and a token shown once), a periodic cron
-// schedule, or manual runs. Fired triggers write deliveries directly (firePipeline): they
-// are meant for this pipeline alone, never routed to other notifications.
+// schedule, or manual runs; firing those is in pipeline-fire.ts.
 import crypto from 'node:crypto';
 import type { Selectable } from 'kysely';
-import type { Db, Tx } from '../store/connect.js';
+import type { Db } from '../store/connect.js';
 import type { ChannelTable, NotificationTable } from '../store/schema.js';
-import { newDelivery, signalWork } from '../routing/route.js';
+import { signalWork } from '../routing/route.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
 import { AppError, notFound } from './errors.js';
-import type { CanonicalEvent, EventActor } from './events.js';
-import { uuidv7 } from './ids.js';
 import { iso } from './views.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 import { nextFire } from '../schedule/cron.js';
-import { emailRefusal, firedKind, type FiredKind } from './pipeline-triggers.js';
+import { emailRefusal, firedKind } from './pipeline-triggers.js';
 import {
   createNotification,
   deleteChannel,
@@ -39,8 +36,6 @@ import {
 export const ACTION_CONCURRENCY = 32;
 export const ACTION_TTL_MS = 3 * 3600 * 1000;
 export const ACTION_LIMIT_DEFAULTS = { memory_mb: 128, cpu_ms: 60_000, wall_ms: 300_000 } as const;
-export const MAX_CONTEXT_BYTES = 256 * 1024;
-export const HOOK_TOKEN_HEADER = 'x-hook-token';
 
 export interface PipelineTriggerInput {
   event: string;
@@ -153,7 +148,7 @@ function pipelineView(n: Selectable<NotificationTable>, channels: Selectable<Cha
   return view;
 }
 
-async function loadPipeline(db: Db, orgId: number, id: number) {
+export async function loadPipeline(db: Db, orgId: number, id: number) {
   const n = await db.selectFrom('notifications').selectAll().where('org_id', '=', orgId).where('id', '=', id).where('origin', '=', 'superannotate').executeTakeFirst();
   if (!n) throw notFound('pipeline', id);
   return n;
@@ -408,70 +403,3 @@ export async function deleteAction(ctx: Ctx, id: number): Promise<void> {
   await loadAction(ctx.trx, ctx.actor.org_id, id);
   await deleteChannel(ctx, id);
 }
-
-// --- firing: incoming webhook, manual run, periodic window
-
-export interface Fired {
-  event_id: string;
-  deliveries: number[];
-}
-
-/**
- * One firing of a pipeline: a synthetic event (kept in each delivery's payload, like a test
- * ping or a digest) for each of its active actions. `dedupe` (periodic windows) makes a
- * second firing of the same window write nothing, in any process.
- */
-export async function firePipeline(
-  trx: Tx,
-  n: Pick<Selectable<NotificationTable>, 'id' | 'org_id' | 'title' | 'scope'>,
-  kind: FiredKind,
-  context: unknown,
-  o: { now: number; actor: EventActor; dedupe?: string },
-): Promise<Fired> {
-  const scope = JSON.parse(n.scope) as 'all' | number[];
-  const id = uuidv7(o.now);
-  const event: CanonicalEvent = {
-    id,
-    type: `pipeline.${kind}`,
-    occurred_at: new Date(o.now).toISOString(),
-    org_id: n.org_id,
-    project_id: scope === 'all' ? null : scope[0]!,
-    actor: o.actor,
-    data: { pipeline: { id: n.id, name: n.title }, context },
-  };
-  const payload = JSON.stringify(event);
-  const channels = await trx.selectFrom('channels').select(['id', 'kind']).where('notification_id', '=', n.id).where('active', '=', 1).orderBy('id').execute();
-  const deliveries: number[] = [];
-  for (const c of channels) {
-    const row = newDelivery({ actor: { org_id: n.org_id }, now: o.now }, { notification_id: n.id, channel_id: c.id }, { event_id: null, event_type: event.type, payload, dedupe_key: o.dedupe ? `${o.dedupe}:${c.id}` : null });
-    const q = trx.insertInto('deliveries').values(row);
-    const inserted = await (o.dedupe ? q.onConflict((oc) => oc.column('dedupe_key').doNothing()) : q).returning('id').executeTakeFirst();
-    if (inserted) deliveries.push(Number(inserted.id));
-  }
-  return { event_id: id, deliveries };
-}
-
-/** POST /v1/pipelines/{id}/run: fire now with a custom body as the context. */
-export async function runPipeline(ctx: Ctx, id: number, body: unknown): Promise<Fired> {
-  requireRole(ctx.actor, CAN.manageNotifications, 'run pipelines');
-  const n = await loadPipeline(ctx.trx, ctx.actor.org_id, id);
-  if (n.active !== 1) throw new AppError('invalid_state', `Pipeline ${id} is not active; set is_active to true first.`);
-  const fired = await firePipeline(ctx.trx, n, 'manual', body ?? {}, { now: ctx.now, actor: { user_id: ctx.actor.user_id, email: ctx.actor.email, api_key_id: ctx.actor.api_key_id } });
-  if (fired.deliveries.length > 0) await signalWork(ctx);
-  return fired;
-}
-
-/**
- * POST /v1/hooks/{id}: the token decides, not an API key. A wrong, missing or foreign token
- * and an unknown pipeline look the same (401), so the URL reveals nothing.
- */
-export async function receiveHook(trx: Tx, id: number, token: string | undefined, body: unknown, now: number): Promise<Fired> {
-  const hook = await trx.selectFrom('pipeline_hooks').selectAll().where('notification_id', '=', id).executeTakeFirst();
-  const given = Buffer.from(hashToken(token ?? ''), 'hex');
-  const ok = hook !== undefined && token !== undefined && crypto.timingSafeEqual(given, Buffer.from(hook.token_hash, 'hex'));
-  if (!ok) throw new AppError('hook_unauthorized', `Send the token created with this pipeline's incoming webhook in the X-Hook-Token header; it was missing or does not match.`);
-  const n = await trx.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  if (n.active !== 1) throw new AppError('invalid_state', `Pipeline ${id} is not active; its incoming webhook accepts nothing until it is.`);
-  return firePipeline(trx, n, 'incoming_webhook', body, { now, actor: { user_id: 0, email: 'incoming webhook', api_key_id: null } });
-}
-

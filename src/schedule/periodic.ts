@@ -4,7 +4,7 @@
 // and whichever restarts (the way digest windows do). After downtime the latest missed run
 // fires once, late; older missed runs are not owed (as digests).
 import type { Store } from '../store/connect.js';
-import { firePipeline } from '../domain/pipelines.js';
+import { firePipeline } from '../domain/pipeline-fire.js';
 import { lastFire } from './cron.js';
 
 interface PeriodicTrigger {
