@@ -27,8 +27,11 @@ export async function runDuePeriodic(store: Store, now: number): Promise<number>
     // A run before the pipeline existed is not owed to it.
     if (fire === null || fire < n.created_at) continue;
     const key = `periodic:${n.id}:${fire}`;
-    // Cheap check first; the unique key decides.
-    const done = await store.db.selectFrom('deliveries').select('id').where('dedupe_key', 'like', `${key}:%`).limit(1).executeTakeFirst();
+    // Cheap check first, by exact keys through the unique index (a LIKE prefix would scan
+    // the deliveries on PostgreSQL); the insert's ON CONFLICT is what decides.
+    const channels = await store.db.selectFrom('channels').select('id').where('notification_id', '=', n.id).where('active', '=', 1).execute();
+    if (channels.length === 0) continue;
+    const done = await store.db.selectFrom('deliveries').select('id').where('dedupe_key', 'in', channels.map((c) => `${key}:${c.id}`)).limit(1).executeTakeFirst();
     if (done) continue;
     const out = await store.tx((trx) =>
       firePipeline(trx, n, 'periodic', { fire_at: new Date(fire).toISOString(), ts_ms: fire, cron: t.cron, tz: t.tz ?? 'UTC' }, { now: Date.now(), actor: { user_id: 0, email: 'schedule', api_key_id: null }, dedupe: key }),
