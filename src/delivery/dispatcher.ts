@@ -369,7 +369,10 @@ export class Dispatcher {
     const fired = ev.type.startsWith('pipeline.');
     const context = fired
       ? ev.data.context
-      : JSON.parse(superannotate.render({ event: ev, part: job.delivery.part, deliveryId: job.delivery.id, sentAt: Date.now(), secrets: [], options: {}, context: job.context, encordSource: '' }).body);
+      : superannotate.supports(ev.type)
+        ? JSON.parse(superannotate.render({ event: ev, part: job.delivery.part, deliveryId: job.delivery.id, sentAt: Date.now(), secrets: [], options: {}, context: job.context, encordSource: '' }).body)
+        : // Events SuperAnnotate has no body for (labels): the same shape, from the canonical event.
+          { op: ev.type.endsWith('.created') ? 'c' : ev.type.endsWith('.deleted') ? 'd' : 'u', before: ev.before ?? null, after: ev.after ?? null, ts_ms: Date.parse(ev.occurred_at) };
     const event = { ...cfg.args, uuid: job.delivery.id, event: superannotateEventName(ev.type), pipeline_id: job.channel.notification_id, trigger_result_id: ev.id, ts_ms: Date.parse(ev.occurred_at) };
     const input = JSON.stringify({ event, context });
     const url = `action:${cfg.language}`;

@@ -259,6 +259,14 @@ describe.each(DIALECTS)('pipelines on %s', (dialect) => {
     expect(done.output).toBe(`again ${failed.id}`);
     expect(done.attempts).toBe(2);
     expect((await api.call('DELETE', `/v1/secrets/${secret.body.id}`)).status).toBe(409);
+
+    // An event the superannotate body does not cover (a label) still gets {op, before, after, ts_ms}.
+    const labelled = await pipeline({ name: 'labels', project: p.id, trigger: { event: 'annotation.created' }, action: { type: 'custom_action', language: 'javascript', code: 'function handler(e, c) { return c.op + ":" + c.after.id; }' } });
+    const [task] = (await api.call('POST', `/v1/projects/${p.id}/tasks`, { body: { tasks: [{ data: { x: 1 } }] } })).body.tasks;
+    const label = (await api.call('POST', `/v1/tasks/${task.id}/labels`, { body: { result: [] } })).body;
+    const labelRun = await waitFor(async () => (await api.call('GET', `/v1/actions/${labelled.action.id}/runs?status=succeeded`)).body.data[0], 'the label run');
+    expect(labelRun.output).toBe(`c:${label.id}`);
+    expect(labelRun.input.event.event).toBe('annotation.created');
     expect((await api.call('GET', `/v1/actions/${pl.action.id}/runs`, { key: api.b.key })).status).toBe(404);
   });
 
