@@ -21,6 +21,7 @@ import { storeFailure } from '../store/failures.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { vendorWebhookRoutes } from './routes/vendor-webhooks.js';
 import { messagingRoutes } from './routes/messaging.js';
+import { hookRoutes, pipelineRoutes } from './routes/pipelines.js';
 import { completeInstall } from '../domain/slack.js';
 import { Type } from '@sinclair/typebox';
 import type { Metrics } from '../delivery/metrics.js';
@@ -230,7 +231,9 @@ export async function buildApp(opts: AppOptions): Promise<Api> {
     await v1.register(notificationRoutes, { svc: opts.svc });
     await v1.register(vendorWebhookRoutes, { svc: opts.svc });
     await v1.register(messagingRoutes, { svc: opts.svc });
+    await v1.register(pipelineRoutes, { svc: opts.svc });
   }, { prefix: '/v1' });
+  await app.register(hookRoutes, { svc: opts.svc });
 
   // Slack redirects the person's browser here after they approve the workspace: no API key
   // comes with it; the signed, expiring state says who asked.

@@ -457,38 +457,4 @@ export const LsWebhook = Type.Object({
   created_at: Timestamp,
   updated_at: Timestamp,
 });
-const PipelineTrigger = Type.Object(
-  {
-    event: literalUnion(EVENT_TYPES),
-    from: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { minItems: 1, maxItems: 20 })),
-    to: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { minItems: 1, maxItems: 20 })),
-  },
-  strict,
-);
-export const NewPipeline = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 500 }),
-    project: Type.Optional(Type.Union([Id, Type.Null()])),
-    trigger: PipelineTrigger,
-    action: Type.Object(
-      {
-        type: literalUnion(['send_webhook'] as const),
-        request_url: Type.String({ minLength: 1, maxLength: 2048 }),
-        secret: Type.Optional(Type.String({ minLength: 8, maxLength: 200, description: 'HMAC key for X-Authorization-Content-SHA256' })),
-      },
-      strict,
-    ),
-    is_active: Type.Optional(Type.Boolean()),
-  },
-  strict,
-);
-export const Pipeline = Type.Object({
-  id: Id,
-  name: Type.String(),
-  project: Type.Union([Id, Type.Null()]),
-  trigger: Type.Object({ event: Type.String(), from: Type.Optional(Type.Array(Type.String())), to: Type.Optional(Type.Array(Type.String())) }),
-  action: Type.Object({ type: Type.String(), request_url: Type.String(), signed: Type.Boolean(), channel: Id }),
-  is_active: Type.Boolean(),
-  created_at: Timestamp,
-  updated_at: Timestamp,
-});
+

@@ -52,6 +52,9 @@ export function describeEvent(ev: CanonicalEvent, project: ProjectRef | null): E
     case 'review.rejected':
       what = `Label ${d.label.id} on task ${d.task.id} was rejected${d.review?.comment ? `: "${d.review.comment}"` : ''}`;
       break;
+    case 'task.assigned':
+      what = `Task ${d.task.id} was assigned (annotator ${d.assignee?.to ?? 'none'}, reviewer ${d.reviewer?.to ?? 'none'})`;
+      break;
     case 'project.created':
       what = `Project "${d.project.title}" was created`;
       break;

@@ -29,6 +29,12 @@ import { postSlack, slackDestination, slackRequest, type SlackTarget } from '../
 import type { DigestPayload } from '../schedule/digests.js';
 import type { EmailConfig, SlackConfig } from '../domain/notifications.js';
 import { decide } from './retry.js';
+import { MAX_RUN_LOGS, MAX_RUN_OUTPUT, maskSecrets, type ActionRunner } from '../channels/action-runner.js';
+import { pipelineEmail } from '../channels/pipeline-email.js';
+import { superannotate, superannotateEventName } from '../dialects/superannotate.js';
+import { EMAIL_EVENT_NAMES } from '../domain/pipeline-triggers.js';
+import { openSecretValues } from '../domain/secret-box.js';
+import type { ActionConfig } from '../domain/pipelines.js';
 
 export const USER_AGENT = 'Labelcast-Webhooks/0.1';
 // A lease outlives the request timeout by this margin, the time allowed to record the
@@ -63,6 +69,10 @@ interface Completion {
   result: SendResult;
   /** Times recording it failed on its own (see recordIsolated). */
   failures: number;
+  /** Custom actions: what the handler printed. */
+  logs?: string | null;
+  /** The outcome is final even though it failed (a handler's own error: user code is not retried). */
+  final?: boolean;
   lastError?: unknown;
 }
 
@@ -71,6 +81,8 @@ export interface DispatcherOptions {
   metrics: Metrics;
   log: Logger;
   workerId?: string;
+  /** Runs custom actions (the sandbox); absent: their runs fail with "no runner". */
+  actionRunner?: ActionRunner | undefined;
 }
 
 /** The message a delivery without an event carries: a digest, an email batch, or a ping. */
@@ -111,6 +123,7 @@ export class Dispatcher {
   private readonly log: Logger;
   private readonly sender: WebhookSender;
   private readonly email: EmailSender;
+  private readonly actionRunner: ActionRunner | undefined;
   private readonly inFlight = new Map<number, Job>();
   private readonly pending: Completion[] = [];
   private flushing: Promise<void> | null = null;
@@ -129,6 +142,7 @@ export class Dispatcher {
     this.metrics = o.metrics;
     this.log = o.log;
     this.workerId = o.workerId ?? `w-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
+    this.actionRunner = o.actionRunner;
     const d = o.svc.delivery;
     this.email = createEmailSender({ smtpUrl: o.svc.messaging.smtpUrl, from: o.svc.messaging.emailFrom, store: o.svc.store, timeoutMs: d.timeoutMs });
     this.sender = createWebhookSender({ policy: o.svc.targets, timeoutMs: d.timeoutMs, responseBodyLimit: d.responseBodyLimit, userAgent: USER_AGENT, proxyUrl: d.proxyUrl });
@@ -276,7 +290,7 @@ export class Dispatcher {
         projectIds.add(ev.project_id);
         orgOf.set(ev.project_id, ev.org_id);
       }
-      if (name === 'superannotate') wantUsers = true;
+      if (name === 'superannotate' || c.kind === 'action') wantUsers = true;
     }
     const db = this.svc.store.db;
     for (const id of projectIds) {
@@ -295,10 +309,16 @@ export class Dispatcher {
 
   private async send(job: Job): Promise<void> {
     const startedAt = Date.now();
-    let out: { url: string; headers: Record<string, string>; body: string; result: SendResult };
+    let out: { url: string; headers: Record<string, string>; body: string; result: SendResult; logs?: string | null; final?: boolean };
     try {
       out =
-        job.channel.kind === 'email' ? await this.sendEmail(job) : job.channel.kind === 'slack' ? await this.sendSlack(job) : await this.sendWebhook(job, startedAt);
+        job.channel.kind === 'email'
+          ? await this.sendEmail(job)
+          : job.channel.kind === 'slack'
+            ? await this.sendSlack(job)
+            : job.channel.kind === 'action'
+              ? await this.runAction(job)
+              : await this.sendWebhook(job, startedAt);
     } catch (err) {
       // Composing the message failed (its data went missing meanwhile): a failed attempt,
       // recorded and retried like any other, never an unhandled rejection.
@@ -314,7 +334,7 @@ export class Dispatcher {
     }
     this.metrics.latency.observe(result.latencyMs / 1000);
     this.metrics.attempts.inc({ outcome: result.ok ? 'success' : 'failure', error_kind: result.errorKind ?? '' });
-    this.pending.push({ job, url: out.url, headers: out.headers, body: out.body, startedAt, result, failures: 0 });
+    this.pending.push({ job, url: out.url, headers: out.headers, body: out.body, startedAt, result, failures: 0, logs: out.logs ?? null, final: out.final ?? false });
     this.scheduleFlush();
   }
 
@@ -336,6 +356,78 @@ export class Dispatcher {
     const headers = { ...cfg.headers, ...rendered.headers };
     const result = await this.sender.send(cfg.url, headers, rendered.body, job.abort.signal);
     return { url: cfg.url, headers, body: rendered.body, result };
+  }
+
+  /**
+   * A custom action's run (issue 13): the handler's input as seed 004 shows it, the mounted
+   * secrets, and the injected runner. The context of an entity event is exactly the
+   * superannotate webhook body ({op, before, after, ts_ms}); of a fired pipeline, its body.
+   */
+  private async runAction(job: Job) {
+    const cfg = JSON.parse(job.channel.config) as ActionConfig;
+    const ev = job.event;
+    const fired = ev.type.startsWith('pipeline.');
+    const context = fired
+      ? ev.data.context
+      : superannotate.supports(ev.type)
+        ? JSON.parse(superannotate.render({ event: ev, part: job.delivery.part, deliveryId: job.delivery.id, sentAt: Date.now(), secrets: [], options: {}, context: job.context, encordSource: '' }).body)
+        : // Events SuperAnnotate has no body for (labels): the same shape, from the canonical event.
+          { op: ev.type.endsWith('.created') ? 'c' : ev.type.endsWith('.deleted') ? 'd' : 'u', before: ev.before ?? null, after: ev.after ?? null, ts_ms: Date.parse(ev.occurred_at) };
+    const event = { ...cfg.args, uuid: job.delivery.id, event: superannotateEventName(ev.type), pipeline_id: job.channel.notification_id, trigger_result_id: ev.id, ts_ms: Date.parse(ev.occurred_at) };
+    const input = JSON.stringify({ event, context });
+    const url = `action:${cfg.language}`;
+    const fail = (message: string, final: boolean, logs: string | null = null) => ({
+      url,
+      headers: {},
+      body: input,
+      logs,
+      final,
+      result: { ok: false, status: null, responseBody: null, latencyMs: 0, errorKind: 'other' as const, errorMessage: message, retryAfterMs: null },
+    });
+    if (!this.actionRunner) return fail('no custom-action runner in this process: the sandbox is not installed, so the run waits for a retry', false);
+    let secrets: Record<string, string> = {};
+    if (cfg.secret) {
+      const row = await this.svc.store.db.selectFrom('action_secrets').select('sealed').where('org_id', '=', job.channel.org_id).where('name', '=', cfg.secret).executeTakeFirst();
+      if (!row) return fail(`the secret set "${cfg.secret}" mounted on this action no longer exists`, true);
+      secrets = openSecretValues(row.sealed);
+    }
+    let r: Awaited<ReturnType<ActionRunner['run']>>;
+    try {
+      r = await this.actionRunner.run({ runId: job.delivery.id, orgId: job.channel.org_id, language: cfg.language, code: cfg.code, event, context, secrets, limits: cfg.limits, signal: job.abort.signal });
+    } catch (err) {
+      // The runner itself failed (not the handler): retried, and its message masked too.
+      return fail(maskSecrets(`the custom-action runner failed: ${(err as Error).message ?? String(err)}`, secrets).slice(0, 1000), false);
+    }
+    const logs = maskSecrets(r.logs, secrets).slice(0, MAX_RUN_LOGS);
+    const output = maskSecrets(JSON.stringify(r.ok ? (r.output ?? null) : { error: r.error }), secrets).slice(0, MAX_RUN_OUTPUT);
+    const result: SendResult = {
+      ok: r.ok,
+      status: null,
+      responseBody: output,
+      latencyMs: r.duration_ms,
+      errorKind: r.ok ? null : 'other',
+      errorMessage: r.ok ? null : maskSecrets(r.error?.message ?? 'the handler failed', secrets).slice(0, 1000),
+      retryAfterMs: null,
+    };
+    // A handler's own error is the run's outcome: user code is not run again by itself
+    // (it may have had effects); POST /v1/actions/{id}/runs/{run_id}/rerun runs it again.
+    return { url, headers: {}, body: input, result, logs, final: !r.ok };
+  }
+
+  /** Seed 004's Send email body: Event, From Value, To Value, Triggered by team/project. */
+  private async pipelineMail(ev: CanonicalEvent, context: RenderContext): Promise<Email> {
+    const org = await this.svc.store.db.selectFrom('organizations').select('name').where('id', '=', ev.org_id).executeTakeFirst();
+    const d = ev.data as Record<string, any>;
+    let project: string | null = ev.project_id !== null ? (context.projects.get(ev.project_id)?.title ?? d.project?.title ?? null) : null;
+    // A fired pipeline's message carries no event row, so its project is not in the claim's context.
+    if (project === null && ev.project_id !== null) {
+      project = (await this.svc.store.db.selectFrom('projects').select('title').where('id', '=', ev.project_id).executeTakeFirst())?.title ?? null;
+    }
+    const ctx = (d.context ?? {}) as Record<string, unknown>;
+    const manual = ev.type === 'pipeline.manual';
+    const from = ev.type === 'project.status_changed' ? String(d.from) : manual && ctx.from !== undefined ? String(ctx.from) : null;
+    const to = ev.type === 'project.status_changed' ? String(d.to) : manual && ctx.to !== undefined ? String(ctx.to) : null;
+    return pipelineEmail({ event: EMAIL_EVENT_NAMES[ev.type] ?? ev.type, from, to, team: org?.name ?? String(ev.org_id), project });
   }
 
   private projectRef(p: { id: number; title: string; project_hash: string }): ProjectRef {
@@ -371,7 +463,8 @@ export class Dispatcher {
       to = [recipient];
     } else {
       to = (JSON.parse(job.channel.config) as EmailConfig).recipients;
-      if (ev.type === 'digest') mail = digestEmail(await this.digestInput(ev.data as unknown as DigestPayload));
+      if ((JSON.parse(job.channel.config) as { format?: string }).format === 'superannotate' && ev.type !== 'ping') mail = await this.pipelineMail(ev, job.context);
+      else if (ev.type === 'digest') mail = digestEmail(await this.digestInput(ev.data as unknown as DigestPayload));
       else {
         const text = this.eventText(ev, job.context);
         mail = ev.type === 'ping' ? { subject: 'Labelcast test message', text: `${String(ev.data.message)}\n`, html: `<p>${String(ev.data.message)}</p>` } : batchEmail([{ ev, text }]);
@@ -503,6 +596,7 @@ export class Dispatcher {
             worker: this.workerId,
             error_kind: c.result.errorKind,
             error_message: c.result.errorMessage,
+            logs: c.logs ?? null,
           })),
         )
         .execute();
@@ -521,7 +615,7 @@ export class Dispatcher {
           outcomes.push('cancelled');
           continue;
         }
-        const decision = decide(c.result, c.job.delivery.retry_index, h, s, now);
+        const decision = c.final && !c.result.ok ? { next: { status: 'failed' as const, reason: 'the handler failed' }, disable: null } : decide(c.result, c.job.delivery.retry_index, h, s, now);
         const next = decision.next;
         const set =
           next.status === 'pending'

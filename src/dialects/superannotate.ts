@@ -22,7 +22,22 @@ const ENTITY_OPS: Record<string, ['project' | 'item', Op]> = {
   'task.completed': ['item', 'u'],
   'review.accepted': ['item', 'u'],
   'review.rejected': ['item', 'u'],
+  'task.assigned': ['item', 'u'],
 };
+
+/** Pipelines fired by a request, the scheduler or the API (issue 13): the body is the context. */
+const FIRED: Record<string, string> = {
+  'pipeline.incoming_webhook': 'incoming_webhook',
+  'pipeline.periodic': 'periodic',
+  'pipeline.manual': 'manual',
+};
+
+/** SuperAnnotate's event name ("project c", "item u"; X-Event and a custom action's event). */
+export function superannotateEventName(type: string): string {
+  if (type in FIRED) return FIRED[type]!;
+  const eo = ENTITY_OPS[type];
+  return eo ? `${eo[0]} ${eo[1]}` : type;
+}
 
 export function hmacHex(secret: string, body: string): string {
   return crypto.createHmac('sha256', secret).update(body).digest('hex');
@@ -124,7 +139,7 @@ function bodyFor(input: RenderInput): { entity: string; op: Op; before: unknown;
 
 export const superannotate: Dialect = {
   name: 'superannotate',
-  supports: (type) => type in ENTITY_OPS || type === 'ping',
+  supports: (type) => type in ENTITY_OPS || type in FIRED || type === 'ping',
   parts: (ev: { type: string; data: Record<string, unknown> }) => (ev.type === 'task.created' || ev.type === 'task.deleted' ? Math.max(1, (ev.data.tasks as unknown[]).length) : 1),
   render(input): Rendered {
     let body: string;
@@ -132,6 +147,10 @@ export const superannotate: Dialect = {
     if (input.event.type === 'ping') {
       body = renderStandardBody(input.event);
       xEvent = 'ping';
+    } else if (input.event.type in FIRED) {
+      // An incoming webhook's JSON body, a manual run's custom body, or a periodic firing.
+      body = JSON.stringify(input.event.data.context ?? {});
+      xEvent = FIRED[input.event.type]!;
     } else {
       const b = bodyFor(input);
       body = JSON.stringify({ before: b.before, after: b.after, op: b.op, ts_ms: ms(input.event.occurred_at) });

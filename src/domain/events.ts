@@ -24,6 +24,7 @@ export const EVENT_TYPES = [
   'annotation.deleted',
   'review.accepted',
   'review.rejected',
+  'task.assigned',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -36,7 +37,7 @@ export interface EventActor {
 export interface CanonicalEvent {
   id: string;
   /** Also, for messages that are not stored events: 'ping' (tests), 'digest', 'email.batch'. */
-  type: EventType | 'ping' | 'digest' | 'email.batch';
+  type: EventType | 'ping' | 'digest' | 'email.batch' | 'pipeline.incoming_webhook' | 'pipeline.periodic' | 'pipeline.manual';
   occurred_at: string;
   org_id: number;
   project_id: number | null;
@@ -63,7 +64,7 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
   };
   // Routed first: routing may add to the data what its channels need from this moment (the
   // project's counters, routing/route.ts); the event row and its deliveries commit together.
-  const routed = await routeEvent(ctx, { id, type: input.type, project_id: input.project_id, data: input.data });
+  const routed = await routeEvent(ctx, { id, type: input.type, project_id: input.project_id, data: input.data, before: input.before });
   await ctx.trx
     .insertInto('events')
     .values({

@@ -15,6 +15,7 @@ import { CAN, requireRole } from './access.js';
 import { iso, isoOrNull } from './views.js';
 import { AppError, notFound } from './errors.js';
 import { decodeCursor, pageLimit, titleContains, toPage, type Page, type PageQuery } from './paging.js';
+import { FROM_TO_TRIGGERS, firedKind, triggerSourceTypes } from './pipeline-triggers.js';
 
 export { DIALECT_NAMES as DIALECTS } from '../dialects/index.js';
 export type Dialect = DialectName;
@@ -82,8 +83,12 @@ export interface DigestTrigger {
   send_empty?: boolean | undefined;
 }
 
-/** An event type, one with filters on its from/to values (project.status_changed), or a digest. */
-export type Trigger = string | { event: string; from?: string[] | undefined; to?: string[] | undefined } | { digest: DigestTrigger };
+/**
+ * An event type, one with filters on its from/to values (project.status_changed), or a digest.
+ * Pipelines add (domain/pipeline-triggers.ts) the derived "annotation status updated" event
+ * and the fired kinds {event: 'incoming_webhook' | 'periodic' (cron, tz) | 'manual'}.
+ */
+export type Trigger = string | { event: string; from?: string[] | undefined; to?: string[] | undefined; cron?: string | undefined; tz?: string | undefined } | { digest: DigestTrigger };
 
 export interface NewNotification {
   title: string;
@@ -123,6 +128,8 @@ export interface ChannelView {
   signed?: boolean;
   // email
   recipients?: string[];
+  // custom action (issue 13): everything but the code's secrets
+  action?: Record<string, unknown>;
   // slack
   slack?: { via: 'webhook' | 'bot'; channel: string | null; channel_name: string | null; team: string | null };
   active: boolean;
@@ -174,6 +181,7 @@ export type SlackConfig =
   | { via: 'bot'; connection_id: number; channel_id: string; channel_name: string; team_name: string };
 
 function kindFields(c: Selectable<ChannelTable>): Partial<ChannelView> {
+  if (c.kind === 'action') return { action: JSON.parse(c.config) as Record<string, unknown> };
   if (c.kind === 'email') return { recipients: (JSON.parse(c.config) as EmailConfig).recipients };
   if (c.kind === 'slack') {
     const s = JSON.parse(c.config) as SlackConfig;
@@ -317,9 +325,10 @@ function checkTriggers(triggers: Trigger[]): Trigger[] {
     const key = JSON.stringify(t);
     if (seen.has(key)) continue;
     seen.add(key);
-    if (typeof t !== 'string' && 'event' in t && (t.from || t.to) && t.event !== 'project.status_changed') {
-      throw new AppError('validation_failed', `triggers: from/to filters apply to project.status_changed only, not ${t.event}.`);
+    if (typeof t !== 'string' && 'event' in t && (t.from || t.to) && !FROM_TO_TRIGGERS.has(t.event)) {
+      throw new AppError('validation_failed', `triggers: from/to filters apply to ${[...FROM_TO_TRIGGERS].join(' and ')} only, not ${t.event}.`);
     }
+    if (firedKind(t) === 'periodic') checkDigest(t as DigestTrigger);
     if (typeof t !== 'string' && 'digest' in t) checkDigest(t.digest);
     out.push(t);
   }
@@ -341,7 +350,12 @@ function checkDigest(d: DigestTrigger): void {
 /** Every explicit trigger must be one the channel's dialect can express. */
 function checkDialectTriggers(d: Dialect, triggers: Trigger[]): void {
   const dl = dialectOf(d);
-  const unsupported = triggers.map(triggerType).filter((t) => t !== 'all' && !dl.supports(t));
+  const types = triggers.flatMap((t) => {
+    const fired = firedKind(t);
+    if (fired) return [`pipeline.${fired}`];
+    return typeof t !== 'string' && 'event' in t ? triggerSourceTypes(t) : [triggerType(t)];
+  });
+  const unsupported = types.filter((t) => t !== 'all' && !dl.supports(t));
   if (unsupported.length > 0) {
     throw new AppError('validation_failed', `The ${d} dialect has no message for ${unsupported.join(', ')}; remove those triggers or use the standard dialect.`);
   }
@@ -394,7 +408,7 @@ async function slackConfig(ctx: Ctx, input: SlackInput): Promise<SlackConfig> {
   return { via: 'bot', connection_id: ch.connection_id, channel_id: ch.channel_id, channel_name: ch.name, team_name: ch.team_name };
 }
 
-async function insertPlainChannel(ctx: Ctx, notificationId: number, kind: 'email' | 'slack', config: EmailConfig | SlackConfig, active: boolean | undefined, minIntervalMs: number): Promise<ChannelView> {
+export async function insertPlainChannel(ctx: Ctx, notificationId: number, kind: 'email' | 'slack' | 'action', config: object, active: boolean | undefined, minIntervalMs: number, maxInFlight?: number): Promise<ChannelView> {
   const row = await ctx.trx
     .insertInto('channels')
     .values({
@@ -406,7 +420,7 @@ async function insertPlainChannel(ctx: Ctx, notificationId: number, kind: 'email
       previous_secret: null,
       previous_secret_until: null,
       active: active === false ? 0 : 1,
-      max_in_flight: kind === 'slack' ? 1 : ctx.svc.delivery.maxInFlight,
+      max_in_flight: maxInFlight ?? (kind === 'slack' ? 1 : ctx.svc.delivery.maxInFlight),
       disable_after_failures: null,
       failure_streak: 0,
       first_failure_at: null,

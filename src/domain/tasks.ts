@@ -122,3 +122,37 @@ export async function deleteTask(ctx: Ctx, id: number): Promise<void> {
     before,
   });
 }
+
+export interface AssignInput {
+  assignee?: number | null | undefined;
+  reviewer?: number | null | undefined;
+}
+
+/**
+ * Assign a task's annotator or reviewer (SuperAnnotate's annotator and QA): one
+ * task.assigned event with the task before and after, emitted only when something changed.
+ */
+export async function assignTask(ctx: Ctx, id: number, input: AssignInput): Promise<TaskView> {
+  requireRole(ctx.actor, CAN.manageProjects, 'assign tasks');
+  const t = await loadTask(ctx, ctx.actor.org_id, id);
+  const users = [input.assignee, input.reviewer].filter((u): u is number => typeof u === 'number');
+  if (users.length > 0) {
+    const found = await ctx.trx.selectFrom('users').select('id').where('org_id', '=', ctx.actor.org_id).where('id', 'in', users).execute();
+    const missing = users.find((u) => !found.some((f) => f.id === u));
+    if (missing !== undefined) throw notFound('user (assignee or reviewer)', missing);
+  }
+  const assignee = input.assignee === undefined ? t.row.assignee_id : input.assignee;
+  const reviewer = input.reviewer === undefined ? t.row.reviewer_id : input.reviewer;
+  const before = taskView(t.row, t.stage);
+  if (assignee === t.row.assignee_id && reviewer === t.row.reviewer_id) return before;
+  const row = await ctx.trx.updateTable('tasks').set({ assignee_id: assignee, reviewer_id: reviewer, updated_at: ctx.now }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  const after = taskView(row, t.stage);
+  await emit(ctx, {
+    type: 'task.assigned',
+    project_id: row.project_id,
+    data: { task: after, assignee: { from: t.row.assignee_id, to: assignee }, reviewer: { from: t.row.reviewer_id, to: reviewer } },
+    before,
+    after,
+  });
+  return after;
+}

@@ -11,12 +11,15 @@ import { DIALECTS_WITH_PROJECT_STATE, PROJECT_STATE_KEY } from '../dialects/dial
 
 export { PROJECT_STATE_KEY };
 import { getProject } from '../domain/projects.js';
+import { eventTriggerMatches } from '../domain/pipeline-triggers.js';
 
 export interface RoutableEvent {
   id: string;
   type: string;
   project_id: number | null;
   data: Record<string, unknown>;
+  /** What the event changed from (task transitions: the task before), for derived triggers. */
+  before?: unknown;
 }
 
 export interface ChannelTarget {
@@ -34,11 +37,8 @@ function triggerMatches(t: Trigger, ev: RoutableEvent): boolean {
   if (typeof t === 'string') return t === 'all' || t === ev.type;
   // Digests run on their schedule (schedule/digests.ts), not in reaction to events.
   if ('digest' in t) return false;
-  if (t.event !== ev.type) return false;
-  // SuperAnnotate's "Project status updated" trigger with from/to filters (seed 004).
-  if (t.from && !t.from.includes(String(ev.data.from))) return false;
-  if (t.to && !t.to.includes(String(ev.data.to))) return false;
-  return true;
+  // Event types, from/to filters, SuperAnnotate's derived triggers (domain/pipeline-triggers.ts).
+  return eventTriggerMatches(t, ev);
 }
 
 /** Does a notification with this scope and these triggers want the event? */
@@ -51,7 +51,8 @@ export function matches(target: Pick<ChannelTarget, 'scope' | 'triggers'>, ev: R
 
 /** How many messages the channel's dialect makes of the event (0: it has none for it). */
 export function partsFor(target: Pick<ChannelTarget, 'scope' | 'config' | 'kind'>, ev: RoutableEvent): number {
-  if (target.kind === 'slack') return 1;
+  // Slack, pipeline emails and custom actions take every event they are routed.
+  if (target.kind === 'slack' || target.kind === 'email' || target.kind === 'action') return 1;
   const cfg = JSON.parse(target.config) as { dialect: string };
   const d = dialect(cfg.dialect);
   if (!d.supports(ev.type)) return 0;
@@ -95,7 +96,7 @@ export async function routeEvent(ctx: Ctx, ev: RoutableEvent): Promise<Routed> {
   let wantsState = false;
   for (const t of targets) {
     if (!matches(t, ev)) continue;
-    if (t.kind === 'email') {
+    if (t.kind === 'email' && !isImmediateEmail(t.config)) {
       // Emails are collected per recipient and sent in windows (seed 000: every 5 minutes),
       // by schedule/email-batches.ts; the window is the one this event falls in.
       const windowStart = Math.floor(ctx.now / ctx.svc.delivery.emailWindowMs) * ctx.svc.delivery.emailWindowMs;
@@ -115,6 +116,14 @@ export async function routeEvent(ctx: Ctx, ev: RoutableEvent): Promise<Routed> {
   for (let i = 0; i < rows.length; i += 500) await ctx.trx.insertInto('deliveries').values(rows.slice(i, i + 500)).execute();
   await signalWork(ctx);
   return { deliveries: rows.length, data };
+}
+
+/**
+ * A pipeline's Send email action sends one message per event in seed 004's form, at once;
+ * other email channels collect events in windows (seed 000).
+ */
+export function isImmediateEmail(config: string): boolean {
+  return (JSON.parse(config) as { format?: string }).format === 'superannotate';
 }
 
 /** A delivery due now: for an event, or (event_id null) for a message carried in payload. */

@@ -5,6 +5,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Services } from '../domain/context.js';
 import { closeEmailWindows } from './email-batches.js';
 import { runDueDigests } from './digests.js';
+import { runDuePeriodic } from './periodic.js';
+import { expireActionRuns } from './action-ttl.js';
 
 export class Scheduler {
   private timer: NodeJS.Timeout | null = null;
@@ -29,7 +31,8 @@ export class Scheduler {
   async tick(now = Date.now()): Promise<{ emails: number; digests: number }> {
     try {
       const emails = await closeEmailWindows(this.svc.store, this.svc.delivery.emailWindowMs, now);
-      const digests = await runDueDigests(this.svc.store, now);
+      const digests = (await runDueDigests(this.svc.store, now)) + (await runDuePeriodic(this.svc.store, now));
+      await expireActionRuns(this.svc.store, now);
       if (emails + digests > 0) {
         this.svc.wake();
         this.svc.store.notifyWork();

@@ -374,12 +374,46 @@ function channelNotBefore(dialect: DialectName): Migration {
   };
 }
 
+function pipelines(dialect: DialectName): Migration {
+  const t = types(dialect);
+  const id = idColumn(dialect);
+  return {
+    async up(db: Kysely<any>) {
+      // A pipeline's incoming-webhook trigger: the token is shown once and kept hashed, like
+      // API keys. One row per pipeline (its notification).
+      await db.schema
+        .createTable('pipeline_hooks')
+        .addColumn('notification_id', t.big, (c) => c.primaryKey())
+        .addColumn('org_id', t.big, (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull())
+        .addColumn('prefix', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.big, (c) => c.notNull())
+        .execute();
+      // Named key/value sets mounted into custom actions (seed 004 "Secret"); values sealed.
+      await db.schema
+        .createTable('action_secrets')
+        .addColumn('id', t.id, id)
+        .addColumn('org_id', t.big, (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('sealed', 'text', (c) => c.notNull())
+        .addColumn('keys', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.big, (c) => c.notNull())
+        .addColumn('updated_at', t.big, (c) => c.notNull())
+        .addUniqueConstraint('action_secrets_name', ['org_id', 'name'])
+        .execute();
+      // A custom action's run is a delivery; its attempts also keep the handler's logs.
+      await db.schema.alterTable('attempts').addColumn('logs', 'text').execute();
+    },
+  };
+}
+
 export function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '0001_initial': initial(dialect),
     '0002_notifications': notifications(dialect),
     '0003_messaging': messaging(dialect),
     '0004_channel_not_before': channelNotBefore(dialect),
+    '0005_pipelines': pipelines(dialect),
   };
 }
 

@@ -201,6 +201,28 @@ export interface AttemptTable {
   worker: string;
   error_kind: string | null;
   error_message: string | null;
+  /** Custom actions: what the handler printed (capped, secrets masked). */
+  logs: Generated<string | null>;
+}
+
+export interface PipelineHookTable {
+  notification_id: number;
+  org_id: number;
+  token_hash: string;
+  prefix: string;
+  created_at: number;
+}
+
+export interface ActionSecretTable {
+  id: Generated<number>;
+  org_id: number;
+  name: string;
+  /** The values, sealed (domain/secret-box.ts); never returned. */
+  sealed: string;
+  /** The key names, JSON: shown so a user can see what a set holds. */
+  keys: string;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface EmailItemTable {
@@ -264,6 +286,8 @@ export interface SettingTable {
 }
 
 export interface Database {
+  pipeline_hooks: PipelineHookTable;
+  action_secrets: ActionSecretTable;
   email_items: EmailItemTable;
   digest_windows: DigestWindowTable;
   outbox: OutboxTable;

@@ -31,6 +31,15 @@ const BODIES: Record<string, unknown> = {
   'PATCH /v1/webhooks/{id}': { url: 'http://127.0.0.1:9/stolen' },
   'POST /v1/pipelines': { name: 'b', trigger: { event: 'task.created' }, action: { type: 'send_webhook', request_url: 'http://127.0.0.1:9/b' } },
   'POST /v1/slack/channels/refresh': undefined,
+  'PATCH /v1/tasks/{id}': { assignee: null },
+  'PATCH /v1/pipelines/{id}': { name: 'stolen' },
+  'POST /v1/pipelines/{id}/run': { from: 'x' },
+  'POST /v1/pipelines/{id}/actions': { type: 'send_webhook', request_url: 'http://127.0.0.1:9/b' },
+  'PATCH /v1/actions/{id}': { is_active: false },
+  'POST /v1/actions/{id}/runs/{run_id}/rerun': undefined,
+  'POST /v1/secrets': { name: 'b', values: { K: 'v' } },
+  'PUT /v1/secrets/{id}': { values: { K: 'stolen' } },
+  'POST /v1/hooks/{id}': { any: 'body' },
 };
 
 describe.each(DIALECTS)('organization isolation on %s', (dialect) => {
@@ -53,11 +62,14 @@ describe.each(DIALECTS)('organization isolation on %s', (dialect) => {
     const delivery = (await call('GET', '/v1/deliveries?limit=1')).body.data[0];
     const lsHook = (await call('POST', '/v1/webhooks', { body: { url: 'http://127.0.0.1:9/ls' } })).body;
     const pipeline = (await call('POST', '/v1/pipelines', { body: { name: 'p', trigger: { event: 'task.created' }, action: { type: 'send_webhook', request_url: 'http://127.0.0.1:9/sa' } } })).body;
+    const secret = (await call('POST', '/v1/secrets', { body: { name: 'a-secret', values: { TOKEN: 'a-value' } } })).body;
+    const action = (await call('POST', '/v1/pipelines', { body: { name: 'c', trigger: { event: 'manual' }, action: { type: 'custom_action', language: 'javascript', code: 'function handler() {}', secret: 'a-secret' } } })).body.action;
+    const run = (await call('POST', `/v1/pipelines/${action.pipeline}/run`, { body: {} })).body.deliveries[0];
     // Rows only a worker or Slack would make, written directly for organization A.
     const now = Date.now();
     const outbox = await api.store.db.insertInto('outbox').values({ org_id: api.a.id, delivery_id: delivery.id, recipients: '["a@a.test"]', subject: 's', text: 't', html: 'h', created_at: now }).returning('id').executeTakeFirstOrThrow();
     const slack = await api.store.db.insertInto('slack_connections').values({ org_id: api.a.id, user_id: api.a.adminId, team_id: 'T1', team_name: 'A team', bot_token: 'xoxb-a', bot_user_id: null, scope: 'chat:write', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow();
-    ids = { outbox: outbox.id, slack: slack.id, project: project.id, task: task.id, label: label.id, user: user.id, key: key.id, event: event.id, notification: notification.id, channel: notification.channels[0].id, delivery: delivery.id, webhook: lsHook.id, pipeline: pipeline.id };
+    ids = { outbox: outbox.id, slack: slack.id, project: project.id, task: task.id, label: label.id, user: user.id, key: key.id, event: event.id, notification: notification.id, channel: notification.channels[0].id, delivery: delivery.id, webhook: lsHook.id, pipeline: pipeline.id, action: action.id, run, secret: secret.id };
     const doc = (await api.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
       Object.keys(ops).map((m) => ({ method: m.toUpperCase(), path })),
@@ -77,6 +89,8 @@ describe.each(DIALECTS)('organization isolation on %s', (dialect) => {
     if (path.startsWith('/v1/deliveries/{id}')) return 'delivery';
     if (path.startsWith('/v1/webhooks/{id}')) return 'webhook';
     if (path.startsWith('/v1/pipelines/{id}')) return 'pipeline';
+    if (path.startsWith('/v1/actions/{id}')) return 'action';
+    if (path.startsWith('/v1/secrets/{id}')) return 'secret';
     if (path.startsWith('/v1/outbox/{id}')) return 'outbox';
     if (path.startsWith('/v1/slack/connections/{id}')) return 'slack';
     throw new Error(`no resource known for ${path}; extend the tenancy test`);
@@ -94,8 +108,13 @@ describe.each(DIALECTS)('organization isolation on %s', (dialect) => {
   it("answers 404 on every route that names another organization's resource, and changes nothing", async () => {
     const before = await api.store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const checked: string[] = [];
-    for (const r of routes.filter((r) => r.path.includes('{id}'))) {
-      const url = r.path.replace('{id}', String(ids[resourceFor(r.path)]));
+    // The incoming webhook is not API-key authenticated: another organization's key is no
+    // credential there, and a missing token answers 401 whatever the pipeline.
+    const hook = await api.call('POST', `/v1/hooks/${ids.pipeline}`, { key: api.b.key, body: { any: 'body' } });
+    expect(hook.status).toBe(401);
+    expect(hook.body.code).toBe('hook_unauthorized');
+    for (const r of routes.filter((r) => r.path.includes('{id}') && !r.path.startsWith('/v1/hooks/'))) {
+      const url = r.path.replace('{id}', String(ids[resourceFor(r.path)])).replace('{run_id}', String(ids.run));
       const body = BODIES[`${r.method} ${r.path}`];
       const res = await api.call(r.method, url, { key: api.b.key, ...(body !== undefined ? { body } : {}) });
       expect(res.status, `${r.method} ${url}`).toBe(404);
@@ -124,7 +143,7 @@ describe.each(DIALECTS)('organization isolation on %s', (dialect) => {
         const org = row.organization ?? row.org_id;
         if (org !== undefined) expect(org, r.path).toBe(api.b.id);
       }
-      if (['/v1/projects', '/v1/events', '/v1/notifications', '/v1/deliveries', '/v1/webhooks', '/v1/pipelines', '/v1/outbox', '/v1/slack/channels'].includes(r.path)) expect(rows).toEqual([]);
+      if (['/v1/projects', '/v1/events', '/v1/notifications', '/v1/deliveries', '/v1/webhooks', '/v1/pipelines', '/v1/outbox', '/v1/slack/channels', '/v1/secrets'].includes(r.path)) expect(rows).toEqual([]);
     }
   });
 });

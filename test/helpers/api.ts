@@ -10,6 +10,7 @@ import { loadMessagingSettings, type MessagingSettings } from '../../src/channel
 import { createOrganization } from '../../src/domain/organizations.js';
 import type { DialectName, Store } from '../../src/store/connect.js';
 import { openTestStore } from './stores.js';
+import type { ActionRunner } from '../../src/channels/action-runner.js';
 
 export interface OrgHandle {
   id: number;
@@ -49,6 +50,8 @@ export interface SetupOptions {
   /** Default: private targets allowed, since test receivers listen on 127.0.0.1. */
   targets?: TargetPolicy;
   messaging?: Partial<MessagingSettings>;
+  /** Custom actions' runner for the worker (tests only: the sandbox is wired by the server). */
+  actionRunner?: ActionRunner;
 }
 
 /** Test defaults: short retry schedule and timeouts, so failure paths finish in seconds. */
@@ -74,7 +77,7 @@ export async function setupApi(dialect: DialectName, opts: SetupOptions = {}): P
   await app.ready();
   let scheduler: Scheduler | null = null;
   if (opts.worker) {
-    dispatcher = new Dispatcher({ svc, metrics, log: app.log });
+    dispatcher = new Dispatcher({ svc, metrics, log: app.log, actionRunner: opts.actionRunner });
     await dispatcher.start();
   }
   if (opts.scheduler) {

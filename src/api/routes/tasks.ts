@@ -4,7 +4,7 @@ import type { Api } from '../app.js';
 import { errorResponses } from '../app.js';
 import type { Services } from '../../domain/context.js';
 import { command } from '../../domain/context.js';
-import { deleteTask, getTask, importTasks, listTasks } from '../../domain/tasks.js';
+import { assignTask, deleteTask, getTask, importTasks, listTasks } from '../../domain/tasks.js';
 import { submitTask } from '../../domain/transitions.js';
 import { IdParams, ImportResult, ImportTasks, PageQuery, StageKind, Submit, Task, pageOf } from '../schemas.js';
 
@@ -32,6 +32,20 @@ export async function taskRoutes(app: Api, { svc }: { svc: Services }) {
   app.get('/tasks/:id', {
     schema: { operationId: 'getTask', tags, summary: 'A task with its current stage', params: IdParams, response: { 200: Task, ...errorResponses } },
   }, (req) => getTask(svc.store.db, req.actor.org_id, req.params.id));
+
+  app.patch('/tasks/:id', {
+    schema: {
+      operationId: 'assignTask',
+      tags,
+      summary: "Assign the task's annotator or reviewer (a task.assigned event when either changes)",
+      params: IdParams,
+      body: Type.Object(
+        { assignee: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])), reviewer: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])) },
+        { additionalProperties: false, minProperties: 1 },
+      ),
+      response: { 200: Task, ...errorResponses },
+    },
+  }, (req) => command(svc, req.actor, (ctx) => assignTask(ctx, req.params.id, req.body)));
 
   app.delete('/tasks/:id', {
     schema: { operationId: 'deleteTask', tags, summary: 'Delete a task and its labels', params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
