@@ -628,8 +628,13 @@ export async function deleteChannel(ctx: Ctx, id: number): Promise<void> {
   // /v1/webhooks answered 500; found by the fuzz test, issue 10).
   const n = await ctx.trx.selectFrom('notifications').select('origin').where('id', '=', c.notification_id).executeTakeFirst();
   if (n && (n.origin === 'label-studio' || n.origin === 'superannotate')) {
-    throw new AppError('invalid_state', `Channel ${id} belongs to a ${n.origin === 'label-studio' ? 'Label Studio webhook' : 'SuperAnnotate pipeline'}; delete that (DELETE /v1/webhooks/{id} or its pipeline route) instead.`);
+    throw new AppError('invalid_state', `Channel ${id} belongs to a ${n.origin === 'label-studio' ? 'Label Studio webhook' : 'SuperAnnotate pipeline'}; delete that (DELETE /v1/webhooks/{id}, or DELETE /v1/actions/{id} for one action of a pipeline) instead.`);
   }
+  await removeChannel(ctx, id);
+}
+
+/** Deletes a channel the caller has checked may go: its pending work is cancelled first. */
+export async function removeChannel(ctx: Ctx, id: number): Promise<void> {
   await cancelPending(ctx, [id]);
   await ctx.trx.deleteFrom('channels').where('id', '=', id).execute();
 }

@@ -21,7 +21,7 @@ import { nextFire } from '../schedule/cron.js';
 import { emailRefusal, firedKind } from './pipeline-triggers.js';
 import {
   createNotification,
-  deleteChannel,
+  removeChannel,
   deleteNotification,
   insertChannel,
   insertPlainChannel,
@@ -400,6 +400,11 @@ export async function updateAction(ctx: Ctx, id: number, patch: ActionPatch): Pr
 }
 
 export async function deleteAction(ctx: Ctx, id: number): Promise<void> {
-  await loadAction(ctx.trx, ctx.actor.org_id, id);
-  await deleteChannel(ctx, id);
+  requireRole(ctx.actor, CAN.manageNotifications, 'change pipelines');
+  const c = await loadAction(ctx.trx, ctx.actor.org_id, id);
+  // A pipeline needs at least one action (as on create): removing the last one would leave a
+  // pipeline that fires into nothing. Delete the pipeline instead.
+  const siblings = await ctx.trx.selectFrom('channels').select((eb) => eb.fn.countAll<number>().as('n')).where('notification_id', '=', c.notification_id).executeTakeFirstOrThrow();
+  if (Number(siblings.n) <= 1) throw new AppError('invalid_state', `Action ${id} is its pipeline's only action; add another first, or delete the pipeline (DELETE /v1/pipelines/{id}).`);
+  await removeChannel(ctx, id);
 }

@@ -312,6 +312,11 @@ describe.each(DIALECTS)('pipelines on %s', (dialect) => {
     expect((await api.call('PATCH', `/v1/actions/${pl.action.id}`, { body: { request_url: `${rx.url}/e2` } })).body.request_url).toBe(`${rx.url}/e2`);
     expect((await api.call('DELETE', `/v1/actions/${added.body.id}`)).status).toBe(204);
     expect((await api.call('GET', `/v1/actions/${added.body.id}`)).status).toBe(404);
+    // The last action stays: a pipeline needs one (as on create); the channel route refuses too.
+    const last = await api.call('DELETE', `/v1/actions/${pl.action.id}`);
+    expect([last.status, last.body.code]).toEqual([409, 'invalid_state']);
+    expect((await api.call('DELETE', `/v1/channels/${pl.action.id}`)).status).toBe(409);
+    expect((await api.call('GET', `/v1/actions/${pl.action.id}`)).status).toBe(200);
     // The trigger changes: away from incoming_webhook the token is gone; back, a new one is shown once.
     const moved = await api.call('PATCH', `/v1/pipelines/${pl.id}`, { body: { name: 'renamed', trigger: { event: 'manual' }, is_active: false } });
     expect(moved.status).toBe(200);
