@@ -10,10 +10,10 @@ const tags = ['events'];
 
 export async function eventRoutes(app: Api, { svc }: { svc: Services }) {
   app.get('/events', {
-    schema: { tags, summary: 'Events in the order they were committed; pass next_cursor to continue', querystring: EventQuery, response: { 200: pageOf(Event), ...errorResponses } },
+    schema: { operationId: 'listEvents', tags, summary: 'Events in the order they were committed; pass next_cursor to continue', querystring: EventQuery, response: { 200: pageOf(Event), ...errorResponses } },
   }, (req) => listEvents(svc.store.db, req.actor.org_id, req.query));
 
   app.get('/events/:id', {
-    schema: { tags, summary: 'One event by its id', params: Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false }), response: { 200: Event, ...errorResponses } },
+    schema: { operationId: 'getEvent', tags, summary: 'One event by its id', params: Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false }), response: { 200: Event, ...errorResponses } },
   }, (req) => getEvent(svc.store.db, req.actor.org_id, req.params.id));
 }

@@ -13,36 +13,36 @@ const Paging = Type.Object(PageQuery, { additionalProperties: false });
 
 export async function labelRoutes(app: Api, { svc }: { svc: Services }) {
   app.get('/tasks/:id/labels', {
-    schema: { tags, summary: "A task's labels", params: IdParams, querystring: Paging, response: { 200: pageOf(Label), ...errorResponses } },
+    schema: { operationId: 'listTaskLabels', tags, summary: "A task's labels", params: IdParams, querystring: Paging, response: { 200: pageOf(Label), ...errorResponses } },
   }, (req) => listLabels(svc.store.db, req.actor.org_id, req.params.id, req.query));
 
   app.post('/tasks/:id/labels', {
-    schema: { tags, summary: 'Add a label to a task in the annotate stage', params: IdParams, body: NewLabel, response: { 201: Label, ...errorResponses } },
+    schema: { operationId: 'createLabel', tags, summary: 'Add a label to a task in the annotate stage', params: IdParams, body: NewLabel, response: { 201: Label, ...errorResponses } },
   }, async (req, reply) => {
     const label = await command(svc, req.actor, (ctx) => createLabel(ctx, req.params.id, req.body));
     return reply.status(201).send(label);
   });
 
   app.get('/labels/:id', {
-    schema: { tags, summary: 'A label', params: IdParams, response: { 200: Label, ...errorResponses } },
+    schema: { operationId: 'getLabel', tags, summary: 'A label', params: IdParams, response: { 200: Label, ...errorResponses } },
   }, (req) => getLabel(svc.store.db, req.actor.org_id, req.params.id));
 
   app.patch('/labels/:id', {
-    schema: { tags, summary: 'Edit a label; time_ms records how long the edit took', params: IdParams, body: LabelPatch, response: { 200: Label, ...errorResponses } },
+    schema: { operationId: 'updateLabel', tags, summary: 'Edit a label; time_ms records how long the edit took', params: IdParams, body: LabelPatch, response: { 200: Label, ...errorResponses } },
   }, (req) => command(svc, req.actor, (ctx) => updateLabel(ctx, req.params.id, req.body)));
 
   app.delete('/labels/:id', {
-    schema: { tags, summary: 'Delete a label', params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
+    schema: { operationId: 'deleteLabel', tags, summary: 'Delete a label', params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
   }, async (req, reply) => {
     await command(svc, req.actor, (ctx) => deleteLabel(ctx, req.params.id));
     return reply.status(204).send(null);
   });
 
   app.get('/labels/:id/history', {
-    schema: { tags, summary: 'Who added, edited, submitted and reviewed the label, and how long each took', params: IdParams, querystring: Paging, response: { 200: pageOf(Activity), ...errorResponses } },
+    schema: { operationId: 'listLabelHistory', tags, summary: 'Who added, edited, submitted and reviewed the label, and how long each took', params: IdParams, querystring: Paging, response: { 200: pageOf(Activity), ...errorResponses } },
   }, (req) => labelHistory(svc.store.db, req.actor.org_id, req.params.id, req.query));
 
   app.post('/labels/:id/review', {
-    schema: { tags, summary: 'Accept or reject a label of a task in the review stage', params: IdParams, body: Review, response: { 200: ReviewResult, ...errorResponses } },
+    schema: { operationId: 'reviewLabel', tags, summary: 'Accept or reject a label of a task in the review stage', params: IdParams, body: Review, response: { 200: ReviewResult, ...errorResponses } },
   }, (req) => command(svc, req.actor, (ctx) => reviewLabel(ctx, req.params.id, req.body)));
 }

@@ -40,14 +40,14 @@ export async function messagingRoutes(app: Api, { svc }: { svc: Services }) {
     created_at: new Date(r.created_at).toISOString(),
   });
   app.get('/outbox', {
-    schema: { tags: ['email'], summary: 'Emails kept in the local outbox (when no SMTP_URL is set), oldest first', querystring: Type.Object(PageQuery, { additionalProperties: false }), response: { 200: pageOf(OutboxMessage), ...errorResponses } },
+    schema: { operationId: 'listOutbox', tags: ['email'], summary: 'Emails kept in the local outbox (when no SMTP_URL is set), oldest first', querystring: Type.Object(PageQuery, { additionalProperties: false }), response: { 200: pageOf(OutboxMessage), ...errorResponses } },
   }, async (req) => {
     const limit = pageLimit(req.query);
     const rows = await db.selectFrom('outbox').selectAll().where('org_id', '=', req.actor.org_id).where('id', '>', decodeCursor(req.query.cursor)).orderBy('id').limit(limit + 1).execute();
     return toPage(rows, limit, view);
   });
   app.get('/outbox/:id', {
-    schema: { tags: ['email'], summary: 'One email of the outbox', params: IdParams, response: { 200: OutboxMessage, ...errorResponses } },
+    schema: { operationId: 'getOutboxMessage', tags: ['email'], summary: 'One email of the outbox', params: IdParams, response: { 200: OutboxMessage, ...errorResponses } },
   }, async (req) => {
     const r = await db.selectFrom('outbox').selectAll().where('org_id', '=', req.actor.org_id).where('id', '=', req.params.id).executeTakeFirst();
     if (!r) throw notFound('email', req.params.id);
@@ -56,6 +56,7 @@ export async function messagingRoutes(app: Api, { svc }: { svc: Services }) {
 
   app.get('/notifications/:id/digest', {
     schema: {
+      operationId: 'previewDigest',
       tags: ['notifications'],
       summary: "Preview a notification's digest for any window, computed now (default: its last scheduled window, or the last 24 hours)",
       params: IdParams,
@@ -76,20 +77,21 @@ export async function messagingRoutes(app: Api, { svc }: { svc: Services }) {
 
   const tags = ['slack'];
   app.get('/slack/install', {
-    schema: { tags, summary: 'A Slack OAuth v2 install URL: open it, approve the workspace, and its channels become yours to use', response: { 200: Type.Object({ url: Type.String(), expires_at: Timestamp }), ...errorResponses } },
+    schema: { operationId: 'startSlackInstall', tags, summary: 'A Slack OAuth v2 install URL: open it, approve the workspace, and its channels become yours to use', response: { 200: Type.Object({ url: Type.String(), expires_at: Timestamp }), ...errorResponses } },
   }, (req) => installUrl(svc.store, svc.messaging, req.actor));
   app.get('/slack/channels', {
     schema: {
+      operationId: 'listSlackChannels',
       tags,
       summary: "Channels of the workspaces you connected (shared by all of your notifications)",
       response: { 200: Type.Object({ data: Type.Array(Type.Object({ channel: Type.String(), name: Type.String(), is_private: Type.Boolean(), team: Type.String(), connection: Id, refreshed_at: Timestamp })) }), ...errorResponses },
     },
   }, async (req) => ({ data: await listChannels(db, req.actor) }));
   app.post('/slack/channels/refresh', {
-    schema: { tags, summary: "Re-read your workspaces' channels from Slack", response: { 200: Type.Object({ channels: Type.Integer() }), ...errorResponses } },
+    schema: { operationId: 'refreshSlackChannels', tags, summary: "Re-read your workspaces' channels from Slack", response: { 200: Type.Object({ channels: Type.Integer() }), ...errorResponses } },
   }, (req) => refreshAll(svc.store, svc.messaging, req.actor));
   app.delete('/slack/connections/:id', {
-    schema: { tags, summary: 'Disconnect a workspace', params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
+    schema: { operationId: 'deleteSlackConnection', tags, summary: 'Disconnect a workspace', params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
   }, async (req, reply) => {
     await disconnect(svc.store, req.actor, req.params.id);
     return reply.status(204).send(null);

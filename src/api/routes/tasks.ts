@@ -13,6 +13,7 @@ const tags = ['tasks'];
 export async function taskRoutes(app: Api, { svc }: { svc: Services }) {
   app.get('/projects/:id/tasks', {
     schema: {
+      operationId: 'listProjectTasks',
       tags,
       summary: "List a project's tasks, optionally those in one stage",
       params: IdParams,
@@ -22,18 +23,18 @@ export async function taskRoutes(app: Api, { svc }: { svc: Services }) {
   }, (req) => listTasks(svc.store.db, req.actor.org_id, req.params.id, req.query));
 
   app.post('/projects/:id/tasks', {
-    schema: { tags, summary: 'Import tasks in bulk (one task.created event per import)', params: IdParams, body: ImportTasks, response: { 201: ImportResult, ...errorResponses } },
+    schema: { operationId: 'createTasks', tags, summary: 'Import tasks in bulk (one task.created event per import)', params: IdParams, body: ImportTasks, response: { 201: ImportResult, ...errorResponses } },
   }, async (req, reply) => {
     const tasks = await command(svc, req.actor, (ctx) => importTasks(ctx, req.params.id, req.body.tasks));
     return reply.status(201).send({ task_count: tasks.length, tasks });
   });
 
   app.get('/tasks/:id', {
-    schema: { tags, summary: 'A task with its current stage', params: IdParams, response: { 200: Task, ...errorResponses } },
+    schema: { operationId: 'getTask', tags, summary: 'A task with its current stage', params: IdParams, response: { 200: Task, ...errorResponses } },
   }, (req) => getTask(svc.store.db, req.actor.org_id, req.params.id));
 
   app.delete('/tasks/:id', {
-    schema: { tags, summary: 'Delete a task and its labels', params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
+    schema: { operationId: 'deleteTask', tags, summary: 'Delete a task and its labels', params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
   }, async (req, reply) => {
     await command(svc, req.actor, (ctx) => deleteTask(ctx, req.params.id));
     return reply.status(204).send(null);
@@ -41,6 +42,7 @@ export async function taskRoutes(app: Api, { svc }: { svc: Services }) {
 
   app.post('/tasks/:id/submit', {
     schema: {
+      operationId: 'submitTask',
       tags,
       summary: 'Submit an annotated task: to review, or to complete when the workflow has no review stage',
       params: IdParams,
