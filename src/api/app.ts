@@ -1,6 +1,6 @@
 // The HTTP application: Fastify with JSON-schema validation, Bearer API-key auth on /v1,
 // one error shape for every failure, and the OpenAPI document generated from the routes.
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -22,6 +22,7 @@ import { completeInstall } from '../domain/slack.js';
 import { Type } from '@sinclair/typebox';
 import type { Metrics } from '../delivery/metrics.js';
 import { sql } from 'kysely';
+import { DEFAULT_CONSOLE_DIR, isPageRequest, registerConsole } from './console.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -43,6 +44,8 @@ export interface AppOptions {
   /** Largest accepted request body in bytes (stated in docs/api.md). */
   bodyLimit?: number;
   version?: string;
+  /** The built console (web/dist); default next to the code. Worker processes serve none. */
+  consoleDir?: string;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -94,7 +97,9 @@ export async function buildApp(opts: AppOptions): Promise<Api> {
     if (body.status === 503) reply.header('retry-after', '5');
     return reply.status(body.status).send(body);
   });
+  let consolePage: ((req: FastifyRequest, reply: FastifyReply) => FastifyReply) | null = null;
   app.setNotFoundHandler((req, reply) => {
+    if (consolePage && isPageRequest(req)) return consolePage(req, reply);
     reply.status(404).send(errorBody('route_not_found', `No endpoint ${req.method} ${req.url.split('?')[0]}; see /docs for the API.`));
   });
 
@@ -131,6 +136,7 @@ export async function buildApp(opts: AppOptions): Promise<Api> {
     app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   }
   if (opts.api === false) return app;
+  consolePage = await registerConsole(app, opts.consoleDir ?? DEFAULT_CONSOLE_DIR);
 
   await app.register(async (v1) => {
     v1.addHook('onRequest', async (req) => {

@@ -49,6 +49,8 @@ export interface SetupOptions {
   /** Default: private targets allowed, since test receivers listen on 127.0.0.1. */
   targets?: TargetPolicy;
   messaging?: Partial<MessagingSettings>;
+  /** The built console to serve at `/` (default: web/dist). */
+  consoleDir?: string;
 }
 
 /** Test defaults: short retry schedule and timeouts, so failure paths finish in seconds. */
@@ -70,7 +72,7 @@ export async function setupApi(dialect: DialectName, opts: SetupOptions = {}): P
     wake: () => dispatcher?.wake(),
   };
   const metrics = createMetrics(store);
-  const app = await buildApp({ svc, metrics, logger: false, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}) });
+  const app = await buildApp({ svc, metrics, logger: false, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}), ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}) });
   await app.ready();
   let scheduler: Scheduler | null = null;
   if (opts.worker) {
