@@ -1,0 +1,3 @@
+export function ActivityChart() {
+  return null;
+}
