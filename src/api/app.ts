@@ -18,6 +18,7 @@ import { storeFailure } from '../store/failures.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { vendorWebhookRoutes } from './routes/vendor-webhooks.js';
 import { messagingRoutes } from './routes/messaging.js';
+import { activityRoutes } from './routes/activity.js';
 import { completeInstall } from '../domain/slack.js';
 import { Type } from '@sinclair/typebox';
 import type { Metrics } from '../delivery/metrics.js';
@@ -155,6 +156,7 @@ export async function buildApp(opts: AppOptions): Promise<Api> {
     await v1.register(notificationRoutes, { svc: opts.svc });
     await v1.register(vendorWebhookRoutes, { svc: opts.svc });
     await v1.register(messagingRoutes, { svc: opts.svc });
+    await v1.register(activityRoutes, { svc: opts.svc });
   }, { prefix: '/v1' });
 
   // Slack redirects the person's browser here after they approve the workspace: no API key

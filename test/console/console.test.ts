@@ -148,7 +148,9 @@ describe.each(DIALECTS)('console in Chromium (%s)', (dialect) => {
     await page.getByLabel('Notification').selectOption(String(n.id));
     await page.getByLabel('Channel').selectOption(String(hook.id));
     await page.getByLabel('Status').selectOption('succeeded');
-    await page.getByRole('button', { name: 'Ping webhook' }).waitFor();
+    await page.getByRole('button', { name: 'Ping webhook' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toMatch(/Ping queued as delivery \d+/);
+    await until('the ping to arrive', async () => receiver.received.some((r) => r.body.includes('ping')));
     await shot('deliveries');
     await page.getByRole('link', { name: `Delivery ${delivery.id}` }).click();
     await page.getByRole('heading', { name: 'Attempt 1: success 200' }).waitFor();
@@ -205,6 +207,9 @@ describe.each(DIALECTS)('console in Chromium (%s)', (dialect) => {
     await shot('pipelines');
     await page.getByRole('link', { name: 'Activity', exact: true }).click();
     await page.getByRole('heading', { name: 'Email outbox' }).waitFor();
+    // Three attempts so far (the event, its resend, the ping), all in the last hours' chart.
+    const chart = page.getByRole('img', { name: /Deliveries per minute/ });
+    await expect.poll(() => chart.getAttribute('aria-label')).toMatch(/: ([3-9]|\d{2,}) attempts/);
     await page.getByText('The outbox is empty').or(page.locator('.outbox')).first().waitFor();
     await shot('activity');
 
