@@ -188,6 +188,28 @@ describe.each(DIALECTS)('console in Chromium (%s)', (dialect) => {
     expect(saved.stages.find((s: { kind: string }) => s.kind === 'annotate').webhooks.map((w: { url: string }) => w.url)).toEqual([receiver.url + '/encord']);
   });
 
+  it('re-enables a channel disabled by failures and recovers its failed deliveries', async () => {
+    const n = (await server.api('GET', '/v1/notifications?search=Reviewers')).body.data[0];
+    const hook = n.channels.find((c: { type: string }) => c.type === 'webhook');
+    // 410 Gone: the delivery fails at once and the channel is disabled.
+    receiver.behave((_r, _n, res) => res.writeHead(410).end());
+    expect((await server.api('POST', `/v1/channels/${hook.id}/test`)).status).toBe(202);
+    await until('the channel to be disabled', async () => (await server.api('GET', `/v1/channels/${hook.id}`)).body.health.state === 'disabled');
+    receiver.behave((_r, _n, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
+    const before = receiver.received.length;
+
+    await page.goto(`${server.url}/deliveries?notification=${n.id}&channel=${hook.id}&status=failed`);
+    await page.getByRole('button', { name: 'Re-enable channel' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('Channel re-enabled');
+    expect((await server.api('GET', `/v1/channels/${hook.id}`)).body.health.state).toBe('healthy');
+    const d = new Date(Date.now() - 3_600_000);
+    const pad = (x: number) => String(x).padStart(2, '0');
+    await page.getByLabel('Recover failed since').fill(`${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`);
+    await page.getByRole('button', { name: 'Recover', exact: true }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('1 failed deliveries sent again');
+    await until('the recovered ping to arrive', async () => receiver.received.length > before);
+  });
+
   it('shows the other screens, readable at 390 pixels, and signs out', async () => {
     await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
     await page.getByLabel('URL').fill(receiver.url + '/ls');
@@ -207,7 +229,7 @@ describe.each(DIALECTS)('console in Chromium (%s)', (dialect) => {
     await shot('pipelines');
     await page.getByRole('link', { name: 'Activity', exact: true }).click();
     await page.getByRole('heading', { name: 'Email outbox' }).waitFor();
-    // Three attempts so far (the event, its resend, the ping), all in the last hours' chart.
+    // The attempts so far (the event, its resend, the pings), all in the last hours' chart.
     const chart = page.getByRole('img', { name: /Deliveries per minute/ });
     await expect.poll(() => chart.getAttribute('aria-label')).toMatch(/: ([3-9]|\d{2,}) attempts/);
     await page.getByText('The outbox is empty').or(page.locator('.outbox')).first().waitFor();

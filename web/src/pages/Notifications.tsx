@@ -21,6 +21,8 @@ export function triggerSummary(n: Notification): string {
   return n.triggers.map((t) => (typeof t === 'string' ? t : 'digest' in t ? 'Full digest' : t.event)).join(', ');
 }
 
+const MANAGED_IN: Record<string, string> = { stage: '/projects', 'label-studio': '/webhooks', superannotate: '/pipelines' };
+
 export function NotificationList() {
   const [search, setSearch] = useState('');
   const [deleting, setDeleting] = useState<Notification | null>(null);
@@ -63,8 +65,15 @@ export function NotificationList() {
                     <td data-label="Channels">{channelSummary(n)}</td>
                     <td data-label="Triggers">{triggerSummary(n)}</td>
                     <td className="row-actions">
-                      <Link className="button icon" to={`/notifications/${n.id}/edit`} aria-label={`Edit ${n.title}`} title="Edit"><GearIcon /></Link>
-                      <button type="button" className="icon danger" aria-label={`Delete ${n.title}`} title="Delete" onClick={() => { del.reset(); setDeleting(n); }}><BinIcon /></button>
+                      {n.origin === 'notification' ? (
+                        <>
+                          <Link className="button icon" to={`/notifications/${n.id}/edit`} aria-label={`Edit ${n.title}`} title="Edit"><GearIcon /></Link>
+                          <button type="button" className="icon danger" aria-label={`Delete ${n.title}`} title="Delete" onClick={() => { del.reset(); setDeleting(n); }}><BinIcon /></button>
+                        </>
+                      ) : (
+                        // Declared by a stage, a Label Studio webhook or a pipeline: changed where it was declared.
+                        <Link to={MANAGED_IN[n.origin] ?? '/notifications'}>Manage</Link>
+                      )}
                     </td>
                   </tr>
                 ))}
