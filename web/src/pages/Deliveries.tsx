@@ -152,8 +152,10 @@ export function DeliveryDetail() {
           <>
             <div className="toolbar">
               <h1>Delivery {d.id}: {d.event_type}</h1>
-              <button type="button" onClick={() => void qc.invalidateQueries({ queryKey: ['delivery', id] })}>Refresh</button>
-              <button type="button" className="primary" onClick={() => resend.mutate()} disabled={resend.isPending}>Resend</button>
+              <div className="row">
+                <button type="button" onClick={() => void qc.invalidateQueries({ queryKey: ['delivery', id] })}>Refresh</button>
+                <button type="button" className="primary" onClick={() => resend.mutate()} disabled={resend.isPending}>Resend</button>
+              </div>
             </div>
             {resend.isSuccess && <p role="status">Queued to be sent again.</p>}
             <ErrorBox error={resend.error} />
