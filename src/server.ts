@@ -26,8 +26,9 @@ export async function openConfiguredStore(config: Config): Promise<Store> {
 
 const RETENTION_EVERY_MS = 10 * 60 * 1000;
 
-export async function startServer(config: Config, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<Running> {
-  const store = await openConfiguredStore(config);
+/** opened: a store to use instead of the configured one (tests: a PostgreSQL schema of their own). */
+export async function startServer(config: Config, out: (line: string) => void = (l) => process.stdout.write(l + '\n'), opened?: Store): Promise<Running> {
+  const store = opened ?? (await openConfiguredStore(config));
   await store.migrate();
   const created = await bootstrap(store, { adminKey: config.adminKey, adminEmail: config.adminEmail });
   if (created && !config.adminKey) {

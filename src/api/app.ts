@@ -1,6 +1,6 @@
 // The HTTP application: Fastify with JSON-schema validation, Bearer API-key auth on /v1,
 // one error shape for every failure, and the OpenAPI document generated from the routes.
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -22,10 +22,12 @@ import { notificationRoutes } from './routes/notifications.js';
 import { vendorWebhookRoutes } from './routes/vendor-webhooks.js';
 import { messagingRoutes } from './routes/messaging.js';
 import { hookRoutes, pipelineRoutes } from './routes/pipelines.js';
+import { activityRoutes } from './routes/activity.js';
 import { completeInstall } from '../domain/slack.js';
 import { Type } from '@sinclair/typebox';
 import type { Metrics } from '../delivery/metrics.js';
 import { sql } from 'kysely';
+import { DEFAULT_CONSOLE_DIR, isPageRequest, registerConsole } from './console.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -49,6 +51,8 @@ export interface AppOptions {
   version?: string;
   /** Connection timeouts (docs: README settings table); defaults in DEFAULT_HTTP_TIMEOUTS. */
   timeouts?: Partial<HttpTimeouts>;
+  /** The built console (web/dist); default next to the code. Worker processes serve none. */
+  consoleDir?: string;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -176,7 +180,9 @@ export async function buildApp(opts: AppOptions): Promise<Api> {
   app.addHook('onRequest', async (req) => {
     if (/%00/i.test(req.url)) throw new AppError('validation_failed', 'The URL contains a NUL character (%00); remove it.');
   });
+  let consolePage: ((req: FastifyRequest, reply: FastifyReply) => FastifyReply) | null = null;
   app.setNotFoundHandler((req, reply) => {
+    if (consolePage && isPageRequest(req)) return consolePage(req, reply);
     reply.status(404).send(errorBody('route_not_found', `No endpoint ${req.method} ${req.url.split('?')[0]}; see /docs for the API.`));
   });
 
@@ -213,6 +219,7 @@ export async function buildApp(opts: AppOptions): Promise<Api> {
     app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   }
   if (opts.api === false) return app;
+  consolePage = await registerConsole(app, opts.consoleDir ?? DEFAULT_CONSOLE_DIR);
 
   await app.register(async (v1) => {
     v1.addHook('onRequest', async (req) => {
@@ -232,6 +239,7 @@ export async function buildApp(opts: AppOptions): Promise<Api> {
     await v1.register(vendorWebhookRoutes, { svc: opts.svc });
     await v1.register(messagingRoutes, { svc: opts.svc });
     await v1.register(pipelineRoutes, { svc: opts.svc });
+    await v1.register(activityRoutes, { svc: opts.svc });
   }, { prefix: '/v1' });
   await app.register(hookRoutes, { svc: opts.svc });
 

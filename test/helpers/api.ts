@@ -52,6 +52,8 @@ export interface SetupOptions {
   messaging?: Partial<MessagingSettings>;
   /** Custom actions' runner for the worker (tests only: the sandbox is wired by the server). */
   actionRunner?: ActionRunner;
+  /** The built console to serve at `/` (default: web/dist). */
+  consoleDir?: string;
 }
 
 /** Test defaults: short retry schedule and timeouts, so failure paths finish in seconds. */
@@ -73,7 +75,7 @@ export async function setupApi(dialect: DialectName, opts: SetupOptions = {}): P
     wake: () => dispatcher?.wake(),
   };
   const metrics = createMetrics(store);
-  const app = await buildApp({ svc, metrics, logger: false, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}) });
+  const app = await buildApp({ svc, metrics, logger: false, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}), ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}) });
   await app.ready();
   let scheduler: Scheduler | null = null;
   if (opts.worker) {
