@@ -17,7 +17,7 @@ import { dialect, type RenderContext } from '../dialects/index.js';
 import type { Services } from '../domain/context.js';
 import { eventFromRow, type CanonicalEvent } from '../domain/events.js';
 import { getProject, type ProjectWithCounters } from '../domain/projects.js';
-import { maskHeaders, type WebhookConfig } from '../domain/notifications.js';
+import { maskHeaders, maskValue, type WebhookConfig } from '../domain/notifications.js';
 import type { ChannelTable, DeliveryTable } from '../store/schema.js';
 import type { Tx } from '../store/connect.js';
 import { claimDue, nextDueAt, releaseExpired, releaseOwn } from '../store/deliveries.js';
@@ -385,7 +385,10 @@ export class Dispatcher {
     });
     const headers = { ...cfg.headers, ...rendered.headers };
     const result = await this.sender.send(cfg.url, headers, rendered.body, job.abort.signal);
-    return { url: cfg.url, headers, body: rendered.body, result };
+    // Custom header values are sealed at rest: the attempt record keeps them masked whatever
+    // their name, or the attempts table would hold them in clear (issue 10 defect 4).
+    const recorded = { ...Object.fromEntries(Object.entries(cfg.headers).map(([k, v]) => [k, maskValue(v)])), ...rendered.headers };
+    return { url: cfg.url, headers: recorded, body: rendered.body, result };
   }
 
   /**

@@ -221,11 +221,11 @@ const SENSITIVE = /(authorization|cookie|token|secret|password|api[-_]?key|signa
 /** Header values that look like credentials are never shown back (nor kept in attempt logs). */
 export function maskHeaders(h: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) out[k] = SENSITIVE.test(k) && !k.toLowerCase().startsWith('webhook-') ? mask(v) : v;
+  for (const [k, v] of Object.entries(h)) out[k] = SENSITIVE.test(k) && !k.toLowerCase().startsWith('webhook-') ? maskValue(v) : v;
   return out;
 }
 
-function mask(v: string): string {
+export function maskValue(v: string): string {
   return v.length <= 4 ? '****' : `${v.slice(0, 2)}****`;
 }
 
