@@ -72,8 +72,15 @@ const RETENTION_EVERY_MS = 10 * 60 * 1000;
 export async function startServer(config: Config, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<Running> {
   const store = await openConfiguredStore(config);
   await store.migrate();
-  const ring = configuredKeyring(config);
-  const sealedNow = await prepareSecrets(store, ring);
+  let ring: Keyring;
+  let sealedNow: number;
+  try {
+    ring = configuredKeyring(config);
+    sealedNow = await prepareSecrets(store, ring);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   if (sealedNow > 0) out(`Labelcast: sealed ${sealedNow} secret value(s) stored in plaintext by an earlier version.`);
   if (!config.secretKey && store.dialect === 'postgres') {
     out(`Labelcast: secrets are sealed with the key file ${config.dataDir}/labelcast.key; every other process on this database needs the same key: set LABELCAST_SECRET_KEY (docs/security.md).`);
