@@ -27,9 +27,13 @@ function mapSecrets(kind: string, cfg: SecretFields, f: (v: string) => string): 
   return cfg;
 }
 
-/** A channel's config as stored: its secret fields sealed (already sealed ones are kept). */
+/**
+ * A channel's config as stored, from a plaintext one (user input, or one openConfig opened):
+ * every secret field is sealed, even one that happens to look sealed (a header value typed
+ * as "v1:a:b:c:d" would otherwise be stored as it came and fail to open).
+ */
 export function sealConfig(ring: Keyring, kind: string, cfg: object): string {
-  return JSON.stringify(mapSecrets(kind, cfg as SecretFields, (v) => (isSealed(v) ? v : seal(ring, v))));
+  return JSON.stringify(mapSecrets(kind, cfg as SecretFields, (v) => seal(ring, v)));
 }
 
 /** A stored channel config, parsed, with its secret fields opened. */

@@ -190,4 +190,14 @@ describe.each(DIALECTS)('secrets at rest on %s', (dialect) => {
     await waitFor(() => runs.length > beforeRuns, 'the action ran', 15_000);
     expect(runs[runs.length - 1]!.secrets).toEqual({ TOKEN: 'legacy-action-7c' });
   });
+
+  it('seals a header value that only looks sealed, so it still opens and is sent as typed', async () => {
+    const n = await api.call('POST', '/v1/notifications', { body: { title: 'odd', triggers: ['project.status_changed'], channels: [{ type: 'webhook', url: `${rx.url}/odd`, headers: { 'X-Odd': 'v1:a:b:c:d' } }] } });
+    expect(n.status).toBe(201);
+    const view = await api.call('GET', `/v1/channels/${n.body.channels[0].id}`);
+    expect(view.status).toBe(200);
+    expect(view.body.headers).toEqual({ 'X-Odd': 'v1:a:b:c:d' });
+    const raw = await api.store.db.selectFrom('channels').select('config').where('id', '=', n.body.channels[0].id).executeTakeFirstOrThrow();
+    expect(JSON.parse(raw.config).headers['X-Odd']).toMatch(new RegExp(`^v1:${api.svc.ring.current.id}:`));
+  });
 });
