@@ -15,6 +15,7 @@ import { loadMessagingSettings } from '../src/channels/messaging-settings.js';
 import type { Actor, Services } from '../src/domain/context.js';
 import { createOrganization } from '../src/domain/organizations.js';
 import { openStore, type DialectName, type Store } from '../src/store/connect.js';
+import { keyFrom, keyring } from '../src/store/seal.js';
 
 export const PG_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -107,6 +108,7 @@ export async function instance(dialect: DialectName, delivery: Partial<DeliveryS
     targets: { allowPrivate: true, allowlist: null },
     delivery: { ...loadDeliverySettings({}), pollMs: 250, ...delivery },
     messaging: loadMessagingSettings({}),
+    ring: keyring(keyFrom(crypto.randomBytes(32))),
     wake: () => dispatcher?.wake(),
   };
   const log = pino({ level: 'warn' });

@@ -1,16 +1,18 @@
 #!/usr/bin/env node
-// labelcast serve | migrate | create-org
+// labelcast serve | migrate | create-org | rotate-key
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { createOrganization } from './domain/organizations.js';
-import { openConfiguredStore, startServer } from './server.js';
+import { configuredKeyring, openConfiguredStore, prepareSecrets, rotateKey, startServer } from './server.js';
+import { SealError } from './store/seal.js';
 import { runDemo } from './demo.js';
 
 const USAGE = `Usage:
   labelcast serve [--port 8080] [--host 0.0.0.0] [--data ./data] [--role all|api|worker]
                                                                   run Labelcast (SQLite under --data unless DATABASE_URL is set)
   labelcast demo [--port 0] [--exit]                              a temporary server, receiver and annotation session, to see it work
-  labelcast migrate [--data ./data]                               apply database migrations and exit
+  labelcast migrate [--data ./data]                               apply database migrations, seal plaintext secrets, and exit
+  labelcast rotate-key [--data ./data] [--batch 200]              re-seal every secret under LABELCAST_SECRET_KEY (opening LABELCAST_SECRET_KEY_OLD)
   labelcast create-org --name NAME --admin-email EMAIL            create an organization; prints its admin API key once
 `;
 
@@ -27,6 +29,7 @@ async function main(argv: string[]): Promise<number> {
       'admin-email': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       exit: { type: 'boolean' },
+      batch: { type: 'string' },
     },
     strict: true,
   });
@@ -57,8 +60,23 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate': {
       const store = await openConfiguredStore(config);
       const applied = await store.migrate();
-      await store.close();
+      try {
+        const sealed = await prepareSecrets(store, configuredKeyring(config));
+        if (sealed > 0) process.stdout.write(`sealed ${sealed} secret value(s) stored in plaintext\n`);
+      } finally {
+        await store.close();
+      }
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+      return 0;
+    }
+    case 'rotate-key': {
+      const batch = Number(values.batch ?? '200');
+      if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) throw new ConfigError(`--batch must be an integer from 1 to 10000; got '${values.batch}'.`);
+      const counts = await rotateKey(config, (l) => process.stdout.write(l + '\n'), batch);
+      if (counts.unopenable > 0) {
+        process.stderr.write(`labelcast: ${counts.unopenable} value(s) are sealed under a key that is not configured; set LABELCAST_SECRET_KEY_OLD to that key and run rotate-key again.\n`);
+        return 1;
+      }
       return 0;
     }
     case 'create-org': {
@@ -81,7 +99,7 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err: unknown) => {
-    if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (err instanceof ConfigError || err instanceof SealError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`labelcast: ${(err as Error).message}\n`);
       process.exit(2);
     }

@@ -4,6 +4,7 @@ import type { HttpTimeouts } from './api/app.js';
 import { parseAllowlist, type TargetPolicy } from './channels/targets.js';
 import { loadDeliverySettings, type DeliverySettings } from './delivery/settings.js';
 import { loadMessagingSettings, type MessagingSettings } from './channels/messaging-settings.js';
+import { keyFromBase64 } from './store/seal.js';
 
 export type Role = 'api' | 'worker' | 'all';
 
@@ -22,6 +23,9 @@ export interface Config {
   messaging: MessagingSettings;
   sqliteSync: 'FULL' | 'NORMAL';
   timeouts: HttpTimeouts;
+  /** Sealing keys (base64 of 32 bytes); without the first, a key file in dataDir (docs/security.md). */
+  secretKey: string | undefined;
+  secretKeyOld: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -54,6 +58,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: { port?:
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL must be a postgres:// URL; leave it unset to use the embedded SQLite file.');
   }
+  const secretKey = checkKey('LABELCAST_SECRET_KEY', env.LABELCAST_SECRET_KEY);
+  const secretKeyOld = checkKey('LABELCAST_SECRET_KEY_OLD', env.LABELCAST_SECRET_KEY_OLD);
   const requestTimeoutMs = int('LABELCAST_REQUEST_TIMEOUT_MS', env.LABELCAST_REQUEST_TIMEOUT_MS, 30_000, 1_000, 3_600_000);
   const headersTimeoutMs = int('LABELCAST_HEADERS_TIMEOUT_MS', env.LABELCAST_HEADERS_TIMEOUT_MS, 10_000, 1_000, 3_600_000);
   // Node refuses to start a server whose headers timeout exceeds its request timeout.
@@ -72,6 +78,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: { port?:
     delivery,
     messaging,
     sqliteSync: sqliteSync(env.LABELCAST_SQLITE_SYNC),
+    secretKey,
+    secretKeyOld,
     // Slow or idle clients must not hold sockets (issue 10 defect 8); see README settings.
     timeouts: {
       requestTimeoutMs,
@@ -81,6 +89,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: { port?:
       checkIntervalMs: 1_000,
     },
   };
+}
+
+function checkKey(name: string, v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  try {
+    keyFromBase64(v);
+  } catch {
+    throw new ConfigError(`${name} must be the base64 of 32 random bytes (openssl rand -base64 32).`);
+  }
+  return v;
 }
 
 function sqliteSync(v: string | undefined): 'FULL' | 'NORMAL' {

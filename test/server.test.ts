@@ -28,6 +28,10 @@ describe('serve on embedded SQLite', () => {
     const key = lines.join('\n').match(/lc_[A-Za-z0-9_-]{43}/)?.[0];
     expect(key).toBeDefined();
     expect(fs.existsSync(path.join(data, 'labelcast.db'))).toBe(true);
+    // No LABELCAST_SECRET_KEY: the sealing key is a file beside the database, owner-only.
+    const keyFile = path.join(data, 'labelcast.key');
+    expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+    const sealingKey = fs.readFileSync(keyFile, 'utf8');
     const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
     const created = await fetch(`${running.url}/v1/projects`, { method: 'POST', headers: auth, body: JSON.stringify({ title: 'kept' }) });
     expect(created.status).toBe(201);
@@ -38,6 +42,7 @@ describe('serve on embedded SQLite', () => {
     const again: string[] = [];
     running = await startServer(config, (l) => again.push(l));
     expect(again.join('\n')).not.toMatch(/lc_/);
+    expect(fs.readFileSync(keyFile, 'utf8')).toBe(sealingKey);
     const list = await (await fetch(`${running.url}/v1/projects`, { headers: auth })).json();
     expect(list.data.map((p: { title: string }) => p.title)).toEqual(['kept']);
   });

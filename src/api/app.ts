@@ -252,7 +252,7 @@ export async function buildApp(opts: AppOptions): Promise<Api> {
     if (q.error || !q.code || !q.state) {
       return reply.status(400).type('text/html').send(`<p>Slack did not connect${q.error ? `: ${q.error.replace(/[<>&]/g, '')}` : ''}. Start again from GET /v1/slack/install.</p>`);
     }
-    const done = await completeInstall(opts.svc.store, opts.svc.messaging, q.code, q.state);
+    const done = await completeInstall(opts.svc, q.code, q.state);
     return reply.type('text/html').send(`<p>Connected the Slack workspace <b>${done.team.replace(/[<>&]/g, '')}</b> (${done.channels} channels). You can close this page; its channels are listed at GET /v1/slack/channels.</p>`);
   });
 

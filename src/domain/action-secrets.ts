@@ -36,7 +36,7 @@ export async function createSecretSet(ctx: Ctx, input: { name: string; values: R
   if (exists) throw new AppError('conflict', `A secret set named "${input.name}" exists; change it with PUT /v1/secrets/${exists.id} or choose another name.`);
   const row = await ctx.trx
     .insertInto('action_secrets')
-    .values({ org_id: ctx.actor.org_id, name: input.name, sealed: sealSecretValues(input.values), keys: JSON.stringify(Object.keys(input.values).sort()), created_at: ctx.now, updated_at: ctx.now })
+    .values({ org_id: ctx.actor.org_id, name: input.name, sealed: sealSecretValues(ctx.svc.ring, input.values), keys: JSON.stringify(Object.keys(input.values).sort()), created_at: ctx.now, updated_at: ctx.now })
     .returningAll()
     .executeTakeFirstOrThrow();
   return view(row);
@@ -55,7 +55,7 @@ export async function replaceSecretSet(ctx: Ctx, id: number, values: Record<stri
   checkValues(values);
   const row = await ctx.trx
     .updateTable('action_secrets')
-    .set({ sealed: sealSecretValues(values), keys: JSON.stringify(Object.keys(values).sort()), updated_at: ctx.now })
+    .set({ sealed: sealSecretValues(ctx.svc.ring, values), keys: JSON.stringify(Object.keys(values).sort()), updated_at: ctx.now })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();

@@ -5,6 +5,7 @@ import type { TargetPolicy } from '../channels/targets.js';
 import type { DeliverySettings } from '../delivery/settings.js';
 import type { MessagingSettings } from '../channels/messaging-settings.js';
 import type { Store, Tx } from '../store/connect.js';
+import type { Keyring } from '../store/seal.js';
 
 export type Role = 'admin' | 'manager' | 'annotator' | 'reviewer';
 export const ROLES: readonly Role[] = ['admin', 'manager', 'annotator', 'reviewer'];
@@ -23,6 +24,8 @@ export interface Services {
   targets: TargetPolicy;
   delivery: DeliverySettings;
   messaging: MessagingSettings;
+  /** Seals secrets on write and opens them on read (store/sealed.ts); loaded once at start. */
+  ring: Keyring;
   /** Tells this process's dispatcher (and, on PostgreSQL, the others) that work is due. */
   wake(): void;
 }

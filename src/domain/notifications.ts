@@ -10,6 +10,8 @@ import { dialect as dialectOf, type DialectName } from '../dialects/index.js';
 import { nextFire } from '../schedule/cron.js';
 import type { Db } from '../store/connect.js';
 import type { ChannelTable, NotificationTable } from '../store/schema.js';
+import { seal, type Keyring } from '../store/seal.js';
+import { openConfig, sealConfig } from '../store/sealed.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
 import { iso, isoOrNull } from './views.js';
@@ -180,7 +182,7 @@ export type SlackConfig =
   | { via: 'webhook'; url: string }
   | { via: 'bot'; connection_id: number; channel_id: string; channel_name: string; team_name: string };
 
-function kindFields(c: Selectable<ChannelTable>): Partial<ChannelView> {
+function kindFields(c: Selectable<ChannelTable>, ring: Keyring): Partial<ChannelView> {
   if (c.kind === 'action') return { action: JSON.parse(c.config) as Record<string, unknown> };
   if (c.kind === 'email') return { recipients: (JSON.parse(c.config) as EmailConfig).recipients };
   if (c.kind === 'slack') {
@@ -188,16 +190,17 @@ function kindFields(c: Selectable<ChannelTable>): Partial<ChannelView> {
     // An incoming-webhook URL is a credential: it is not shown back.
     return { slack: s.via === 'bot' ? { via: 'bot', channel: s.channel_id, channel_name: s.channel_name, team: s.team_name } : { via: 'webhook', channel: null, channel_name: null, team: null } };
   }
-  const cfg = JSON.parse(c.config) as WebhookConfig;
+  // Header values are sealed at rest; opened here only to be masked for display.
+  const cfg = openConfig<WebhookConfig>(ring, c.kind, c.config);
   return { url: cfg.url, dialect: cfg.dialect, headers: maskHeaders(cfg.headers), send_payload: cfg.send_payload !== false, signed: c.secret !== null };
 }
 
-export function channelView(c: Selectable<ChannelTable>): ChannelView {
+export function channelView(c: Selectable<ChannelTable>, ring: Keyring): ChannelView {
   return {
     id: c.id,
     notification: c.notification_id,
     type: c.kind,
-    ...kindFields(c),
+    ...kindFields(c, ring),
     active: c.active === 1,
     max_in_flight: c.max_in_flight,
     disable_after_failures: c.disable_after_failures,
@@ -218,15 +221,15 @@ const SENSITIVE = /(authorization|cookie|token|secret|password|api[-_]?key|signa
 /** Header values that look like credentials are never shown back (nor kept in attempt logs). */
 export function maskHeaders(h: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) out[k] = SENSITIVE.test(k) && !k.toLowerCase().startsWith('webhook-') ? mask(v) : v;
+  for (const [k, v] of Object.entries(h)) out[k] = SENSITIVE.test(k) && !k.toLowerCase().startsWith('webhook-') ? maskValue(v) : v;
   return out;
 }
 
-function mask(v: string): string {
+export function maskValue(v: string): string {
   return v.length <= 4 ? '****' : `${v.slice(0, 2)}****`;
 }
 
-function notificationView(n: Selectable<NotificationTable>, channels: Selectable<ChannelTable>[]): NotificationView {
+function notificationView(n: Selectable<NotificationTable>, channels: Selectable<ChannelTable>[], ring: Keyring): NotificationView {
   return {
     id: n.id,
     title: n.title,
@@ -236,7 +239,7 @@ function notificationView(n: Selectable<NotificationTable>, channels: Selectable
     active: n.active === 1,
     origin: n.origin,
     stage_id: n.stage_id,
-    channels: channels.map(channelView),
+    channels: channels.map((c) => channelView(c, ring)),
     created_by: n.created_by,
     created_at: iso(n.created_at),
     updated_at: iso(n.updated_at),
@@ -415,7 +418,7 @@ export async function insertPlainChannel(ctx: Ctx, notificationId: number, kind:
       org_id: ctx.actor.org_id,
       notification_id: notificationId,
       kind,
-      config: JSON.stringify(config),
+      config: sealConfig(ctx.svc.ring, kind, config),
       secret: null,
       previous_secret: null,
       previous_secret_until: null,
@@ -433,7 +436,7 @@ export async function insertPlainChannel(ctx: Ctx, notificationId: number, kind:
     })
     .returningAll()
     .executeTakeFirstOrThrow();
-  return channelView(row);
+  return channelView(row, ctx.svc.ring);
 }
 
 async function insertWebhook(ctx: Ctx, notificationId: number, input: WebhookInput, triggers: Trigger[]): Promise<WithSecret<ChannelView>> {
@@ -450,8 +453,8 @@ async function insertWebhook(ctx: Ctx, notificationId: number, input: WebhookInp
       org_id: ctx.actor.org_id,
       notification_id: notificationId,
       kind: input.type,
-      config: JSON.stringify(config),
-      secret,
+      config: sealConfig(ctx.svc.ring, input.type, config),
+      secret: secret === null ? null : seal(ctx.svc.ring, secret),
       previous_secret: null,
       previous_secret_until: null,
       active: input.active === false ? 0 : 1,
@@ -466,7 +469,7 @@ async function insertWebhook(ctx: Ctx, notificationId: number, input: WebhookInp
     })
     .returningAll()
     .executeTakeFirstOrThrow();
-  const view: WithSecret<ChannelView> = channelView(row);
+  const view: WithSecret<ChannelView> = channelView(row, ctx.svc.ring);
   if (secret) view.secret = secret;
   return view;
 }
@@ -510,7 +513,7 @@ export async function createNotification(ctx: Ctx, input: NewNotification, origi
     .executeTakeFirstOrThrow();
   const channels: WithSecret<ChannelView>[] = [];
   for (const c of input.channels ?? []) channels.push(await insertChannel(ctx, n.id, c, triggers));
-  return { ...notificationView(n, []), channels };
+  return { ...notificationView(n, [], ctx.svc.ring), channels };
 }
 
 export async function updateNotification(ctx: Ctx, id: number, patch: NotificationPatch): Promise<NotificationView> {
@@ -533,7 +536,7 @@ export async function updateNotification(ctx: Ctx, id: number, patch: Notificati
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();
-  return notificationView(row, await channelsOf(ctx.trx, [id]));
+  return notificationView(row, await channelsOf(ctx.trx, [id]), ctx.svc.ring);
 }
 
 /** Pending work of removed channels is cancelled, not left unclaimable; history stays. */
@@ -556,12 +559,12 @@ export async function deleteNotification(ctx: Ctx, id: number): Promise<void> {
   await ctx.trx.deleteFrom('notifications').where('id', '=', id).execute();
 }
 
-export async function getNotification(db: Db, orgId: number, id: number): Promise<NotificationView> {
+export async function getNotification(db: Db, ring: Keyring, orgId: number, id: number): Promise<NotificationView> {
   const n = await loadNotification(db, orgId, id);
-  return notificationView(n, await channelsOf(db, [id]));
+  return notificationView(n, await channelsOf(db, [id]), ring);
 }
 
-export async function listNotifications(db: Db, orgId: number, q: PageQuery & { search?: string | undefined }): Promise<Page<NotificationView>> {
+export async function listNotifications(db: Db, ring: Keyring, orgId: number, q: PageQuery & { search?: string | undefined }): Promise<Page<NotificationView>> {
   const limit = pageLimit(q);
   let query = db.selectFrom('notifications').selectAll().where('org_id', '=', orgId).where('id', '>', decodeCursor(q.cursor));
   if (q.search) {
@@ -569,7 +572,7 @@ export async function listNotifications(db: Db, orgId: number, q: PageQuery & { 
   }
   const rows = await query.orderBy('id').limit(limit + 1).execute();
   const channels = await channelsOf(db, rows.slice(0, limit).map((r) => r.id));
-  return toPage(rows, limit, (n) => notificationView(n, channels.filter((c) => c.notification_id === n.id)));
+  return toPage(rows, limit, (n) => notificationView(n, channels.filter((c) => c.notification_id === n.id), ring));
 }
 
 export async function loadChannel(db: Db, orgId: number, id: number) {
@@ -584,8 +587,8 @@ export async function addChannel(ctx: Ctx, notificationId: number, input: Channe
   return insertChannel(ctx, notificationId, input);
 }
 
-export async function getChannel(db: Db, orgId: number, id: number): Promise<ChannelView> {
-  return channelView(await loadChannel(db, orgId, id));
+export async function getChannel(db: Db, ring: Keyring, orgId: number, id: number): Promise<ChannelView> {
+  return channelView(await loadChannel(db, orgId, id), ring);
 }
 
 export async function updateChannel(ctx: Ctx, id: number, patch: ChannelPatch): Promise<ChannelView> {
@@ -594,7 +597,7 @@ export async function updateChannel(ctx: Ctx, id: number, patch: ChannelPatch): 
   if (c.kind !== 'webhook' && (patch.url !== undefined || patch.headers !== undefined)) {
     throw new AppError('validation_failed', `url and headers belong to webhook channels; this is a ${c.kind} channel (delete it and add a new one to change where it sends).`);
   }
-  const cfg = JSON.parse(c.config) as WebhookConfig;
+  const cfg = openConfig<WebhookConfig>(ctx.svc.ring, c.kind, c.config);
   const next: WebhookConfig = {
     ...cfg,
     url: patch.url === undefined ? cfg.url : checkUrl(ctx, patch.url),
@@ -606,7 +609,7 @@ export async function updateChannel(ctx: Ctx, id: number, patch: ChannelPatch): 
   const row = await ctx.trx
     .updateTable('channels')
     .set({
-      config: c.kind === 'webhook' ? JSON.stringify(next) : c.config,
+      config: c.kind === 'webhook' ? sealConfig(ctx.svc.ring, c.kind, next) : c.config,
       ...(urlChanged ? { failure_streak: 0, first_failure_at: null, disabled_at: null, disabled_reason: null } : {}),
       active: patch.active === undefined ? c.active : patch.active ? 1 : 0,
       max_in_flight: patch.max_in_flight ?? c.max_in_flight,
@@ -617,7 +620,7 @@ export async function updateChannel(ctx: Ctx, id: number, patch: ChannelPatch): 
     .returningAll()
     .executeTakeFirstOrThrow();
   if (urlChanged || patch.active === true) await signalWork(ctx);
-  return channelView(row);
+  return channelView(row, ctx.svc.ring);
 }
 
 export async function deleteChannel(ctx: Ctx, id: number): Promise<void> {
@@ -650,7 +653,7 @@ export async function enableChannel(ctx: Ctx, id: number): Promise<ChannelView> 
     .returningAll()
     .executeTakeFirstOrThrow();
   await signalWork(ctx);
-  return channelView(row);
+  return channelView(row, ctx.svc.ring);
 }
 
 export const SECRET_OVERLAP_MS = 24 * 3600 * 1000;
@@ -663,7 +666,8 @@ export async function rotateSecret(ctx: Ctx, id: number): Promise<WithSecret<Cha
   const row = await ctx.trx
     .updateTable('channels')
     .set({
-      secret,
+      secret: seal(ctx.svc.ring, secret),
+      // Still sealed (under whichever key sealed it): moved as it is, never opened.
       previous_secret: c.secret,
       previous_secret_until: c.secret ? ctx.now + SECRET_OVERLAP_MS : null,
       updated_at: ctx.now,
@@ -671,5 +675,5 @@ export async function rotateSecret(ctx: Ctx, id: number): Promise<WithSecret<Cha
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();
-  return { ...channelView(row), secret };
+  return { ...channelView(row, ctx.svc.ring), secret };
 }

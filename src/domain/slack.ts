@@ -6,22 +6,27 @@
 import crypto from 'node:crypto';
 import type { MessagingSettings } from '../channels/messaging-settings.js';
 import type { Db, Store } from '../store/connect.js';
-import type { Actor } from './context.js';
+import { openOrPlain, seal } from '../store/seal.js';
+import type { Actor, Services } from './context.js';
+
+/** What the Slack flow needs of the process: the store, the Slack settings, the key ring. */
+export type SlackDeps = Pick<Services, 'store' | 'messaging' | 'ring'>;
 import { AppError, notFound } from './errors.js';
 
 const SCOPES = 'chat:write,channels:read,groups:read';
 const STATE_TTL_MS = 10 * 60 * 1000;
 
-async function stateKey(store: Store): Promise<Buffer> {
-  const existing = await store.db.selectFrom('settings').select('value').where('key', '=', 'oauth_state_key').executeTakeFirst();
-  if (existing) return Buffer.from(existing.value, 'base64');
-  // First use: one key for every process, kept in the database.
-  await store.db
+async function stateKey(d: SlackDeps): Promise<Buffer> {
+  const existing = await d.store.db.selectFrom('settings').select('value').where('key', '=', 'oauth_state_key').executeTakeFirst();
+  if (existing) return Buffer.from(openOrPlain(d.ring, existing.value), 'base64');
+  // First use: one key for every process, kept in the database, sealed (with it, a database
+  // copy could forge an install link for another organization).
+  await d.store.db
     .insertInto('settings')
-    .values({ key: 'oauth_state_key', value: crypto.randomBytes(32).toString('base64') })
+    .values({ key: 'oauth_state_key', value: seal(d.ring, crypto.randomBytes(32).toString('base64')) })
     .onConflict((oc) => oc.column('key').doNothing())
     .execute();
-  return stateKey(store);
+  return stateKey(d);
 }
 
 function requireSlackApp(s: MessagingSettings): { clientId: string; clientSecret: string } {
@@ -35,11 +40,12 @@ export function redirectUri(s: MessagingSettings): string {
   return `${s.publicUrl}/v1/slack/oauth/callback`;
 }
 
-export async function installUrl(store: Store, s: MessagingSettings, actor: Actor): Promise<{ url: string; expires_at: string }> {
+export async function installUrl(d: SlackDeps, actor: Actor): Promise<{ url: string; expires_at: string }> {
+  const s = d.messaging;
   const { clientId } = requireSlackApp(s);
   const exp = Date.now() + STATE_TTL_MS;
   const body = Buffer.from(JSON.stringify({ o: actor.org_id, u: actor.user_id, e: exp })).toString('base64url');
-  const mac = crypto.createHmac('sha256', await stateKey(store)).update(body).digest('base64url');
+  const mac = crypto.createHmac('sha256', await stateKey(d)).update(body).digest('base64url');
   const u = new URL(s.slackAuthorizeUrl);
   u.searchParams.set('client_id', clientId);
   u.searchParams.set('scope', SCOPES);
@@ -48,9 +54,9 @@ export async function installUrl(store: Store, s: MessagingSettings, actor: Acto
   return { url: u.toString(), expires_at: new Date(exp).toISOString() };
 }
 
-async function checkState(store: Store, state: string): Promise<{ org_id: number; user_id: number }> {
+async function checkState(d: SlackDeps, state: string): Promise<{ org_id: number; user_id: number }> {
   const [body, mac] = state.split('.');
-  const expected = body ? crypto.createHmac('sha256', await stateKey(store)).update(body).digest('base64url') : '';
+  const expected = body ? crypto.createHmac('sha256', await stateKey(d)).update(body).digest('base64url') : '';
   // Compare byte lengths: a multibyte state can match in characters but not in bytes, and
   // timingSafeEqual throws on unequal lengths (issue 10: a 500).
   const got = Buffer.from(mac ?? '');
@@ -76,30 +82,32 @@ async function slackApi(s: MessagingSettings, method: string, params: Record<str
 }
 
 /** The OAuth callback: exchange the code, store the workspace, list its channels. */
-export async function completeInstall(store: Store, s: MessagingSettings, code: string, state: string): Promise<{ team: string; channels: number }> {
-  const who = await checkState(store, state);
+export async function completeInstall(d: SlackDeps, code: string, state: string): Promise<{ team: string; channels: number }> {
+  const { store, messaging: s } = d;
+  const who = await checkState(d, state);
   const { clientId, clientSecret } = requireSlackApp(s);
   const access = await slackApi(s, 'oauth.v2.access', { client_id: clientId, client_secret: clientSecret, code, redirect_uri: redirectUri(s) });
   const now = Date.now();
   const teamId = String(access.team?.id ?? '');
-  const values = { team_name: String(access.team?.name ?? teamId), bot_token: String(access.access_token), bot_user_id: access.bot_user_id ?? null, scope: String(access.scope ?? ''), updated_at: now };
+  const values = { team_name: String(access.team?.name ?? teamId), bot_token: seal(d.ring, String(access.access_token)), bot_user_id: access.bot_user_id ?? null, scope: String(access.scope ?? ''), updated_at: now };
   await store.db
     .insertInto('slack_connections')
     .values({ org_id: who.org_id, user_id: who.user_id, team_id: teamId, created_at: now, ...values })
     .onConflict((oc) => oc.columns(['org_id', 'user_id', 'team_id']).doUpdateSet(values))
     .execute();
   const conn = await store.db.selectFrom('slack_connections').select('id').where('org_id', '=', who.org_id).where('user_id', '=', who.user_id).where('team_id', '=', teamId).executeTakeFirstOrThrow();
-  const channels = await refreshConnection(store, s, conn.id);
+  const channels = await refreshConnection(d, conn.id);
   return { team: values.team_name, channels };
 }
 
 /** Re-reads a workspace's channels (the refresh icon of the seed's Slack channels grid). */
-export async function refreshConnection(store: Store, s: MessagingSettings, connectionId: number): Promise<number> {
+export async function refreshConnection(d: SlackDeps, connectionId: number): Promise<number> {
+  const { store, messaging: s } = d;
   const conn = await store.db.selectFrom('slack_connections').selectAll().where('id', '=', connectionId).executeTakeFirstOrThrow();
   const found: { id: string; name: string; is_private: boolean }[] = [];
   let cursor = '';
   for (let page = 0; page < 50; page++) {
-    const res = await slackApi(s, 'conversations.list', { types: 'public_channel,private_channel', exclude_archived: 'true', limit: '200', ...(cursor ? { cursor } : {}) }, conn.bot_token);
+    const res = await slackApi(s, 'conversations.list', { types: 'public_channel,private_channel', exclude_archived: 'true', limit: '200', ...(cursor ? { cursor } : {}) }, openOrPlain(d.ring, conn.bot_token));
     found.push(...(res.channels as { id: string; name: string; is_private: boolean }[]));
     cursor = res.response_metadata?.next_cursor ?? '';
     if (!cursor) break;
@@ -117,10 +125,10 @@ export async function refreshConnection(store: Store, s: MessagingSettings, conn
   return found.length;
 }
 
-export async function refreshAll(store: Store, s: MessagingSettings, actor: Actor): Promise<{ channels: number }> {
-  const conns = await store.db.selectFrom('slack_connections').select('id').where('org_id', '=', actor.org_id).where('user_id', '=', actor.user_id).execute();
+export async function refreshAll(d: SlackDeps, actor: Actor): Promise<{ channels: number }> {
+  const conns = await d.store.db.selectFrom('slack_connections').select('id').where('org_id', '=', actor.org_id).where('user_id', '=', actor.user_id).execute();
   let channels = 0;
-  for (const c of conns) channels += await refreshConnection(store, s, c.id);
+  for (const c of conns) channels += await refreshConnection(d, c.id);
   return { channels };
 }
 

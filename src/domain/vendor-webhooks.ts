@@ -7,6 +7,8 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/connect.js';
 import type { ChannelTable, NotificationTable } from '../store/schema.js';
+import type { Keyring } from '../store/seal.js';
+import { openConfig } from '../store/sealed.js';
 import { ACTION_EVENTS, type LsAction } from '../dialects/label-studio.js';
 import type { Ctx } from './context.js';
 import { AppError, notFound } from './errors.js';
@@ -55,8 +57,8 @@ interface LsConfig extends WebhookConfig {
 }
 
 
-function lsView(n: Selectable<NotificationTable>, c: Selectable<ChannelTable>): LsWebhookView {
-  const cfg = JSON.parse(c.config) as LsConfig;
+function lsView(n: Selectable<NotificationTable>, c: Selectable<ChannelTable>, ring: Keyring): LsWebhookView {
+  const cfg = openConfig<LsConfig>(ring, c.kind, c.config);
   const scope = JSON.parse(n.scope) as 'all' | number[];
   return {
     id: n.id,
@@ -116,7 +118,7 @@ export async function createLsWebhook(ctx: Ctx, input: LsWebhookInput): Promise<
   );
   await rememberActions(ctx, created.channels[0]!.id, all, actions);
   const { n, c } = await loadLs(ctx.trx, ctx.actor.org_id, created.id);
-  return lsView(n, c);
+  return lsView(n, c, ctx.svc.ring);
 }
 
 async function rememberActions(ctx: Ctx, channelId: number, all: boolean, actions: LsAction[]): Promise<void> {
@@ -147,22 +149,22 @@ export async function updateLsWebhook(ctx: Ctx, id: number, patch: Partial<LsWeb
   const reenable = patch.is_active === true ? { disabled_at: null, disabled_reason: null, failure_streak: 0, first_failure_at: null, active: 1 } : {};
   await ctx.trx.updateTable('channels').set({ config: JSON.stringify(next), ...reenable, updated_at: ctx.now }).where('id', '=', c.id).execute();
   const fresh = await loadLs(ctx.trx, ctx.actor.org_id, id);
-  return lsView(fresh.n, fresh.c);
+  return lsView(fresh.n, fresh.c, ctx.svc.ring);
 }
 
-export async function getLsWebhook(db: Db, orgId: number, id: number): Promise<LsWebhookView> {
+export async function getLsWebhook(db: Db, ring: Keyring, orgId: number, id: number): Promise<LsWebhookView> {
   const { n, c } = await loadLs(db, orgId, id);
-  return lsView(n, c);
+  return lsView(n, c, ring);
 }
 
-export async function listLsWebhooks(db: Db, orgId: number, q: PageQuery & { project?: number | undefined }): Promise<Page<LsWebhookView>> {
+export async function listLsWebhooks(db: Db, ring: Keyring, orgId: number, q: PageQuery & { project?: number | undefined }): Promise<Page<LsWebhookView>> {
   const limit = pageLimit(q);
   let query = db.selectFrom('notifications').selectAll().where('org_id', '=', orgId).where('origin', '=', 'label-studio').where('id', '>', decodeCursor(q.cursor));
   // A Label Studio webhook is scoped to one project or to all: its scope is "[id]" or "all".
   if (q.project !== undefined) query = query.where('scope', '=', JSON.stringify([q.project]));
   const rows = await query.orderBy('id').limit(limit + 1).execute();
   const channels = rows.length ? await db.selectFrom('channels').selectAll().where('notification_id', 'in', rows.map((r) => r.id)).execute() : [];
-  return toPage(rows, limit, (n) => lsView(n, channels.find((c) => c.notification_id === n.id)!));
+  return toPage(rows, limit, (n) => lsView(n, channels.find((c) => c.notification_id === n.id)!, ring));
 }
 
 export async function deleteLsWebhook(ctx: Ctx, id: number): Promise<void> {

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type Api } from '../../src/api/app.js';
-import { openTestStore } from '../helpers/stores.js';
+import { openTestStore, testKeyring } from '../helpers/stores.js';
 import type { Store } from '../../src/store/connect.js';
 import { loadDeliverySettings } from '../../src/delivery/settings.js';
 import { loadMessagingSettings } from '../../src/channels/messaging-settings.js';
@@ -33,7 +33,7 @@ describe('client errors on a real socket', () => {
 
   beforeAll(async () => {
     store = (await openTestStore('sqlite')).store;
-    const svc = { store, targets: { allowPrivate: true, allowlist: [] }, delivery: loadDeliverySettings({}), messaging: loadMessagingSettings({}), wake: () => {} };
+    const svc = { store, targets: { allowPrivate: true, allowlist: [] }, delivery: loadDeliverySettings({}), messaging: loadMessagingSettings({}), ring: testKeyring(), wake: () => {} };
     app = await buildApp({ svc: svc as never, logger: false, timeouts: { headersTimeoutMs: 1_000, requestTimeoutMs: 2_000, checkIntervalMs: 200 } });
     await app.listen({ port: 0, host: '127.0.0.1' });
     port = (app.server.address() as net.AddressInfo).port;

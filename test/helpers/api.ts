@@ -9,7 +9,8 @@ import type { Services } from '../../src/domain/context.js';
 import { loadMessagingSettings, type MessagingSettings } from '../../src/channels/messaging-settings.js';
 import { createOrganization } from '../../src/domain/organizations.js';
 import type { DialectName, Store } from '../../src/store/connect.js';
-import { openTestStore } from './stores.js';
+import { openTestStore, testKeyring } from './stores.js';
+import type { Keyring } from '../../src/store/seal.js';
 import type { ActionRunner } from '../../src/channels/action-runner.js';
 
 export interface OrgHandle {
@@ -54,6 +55,8 @@ export interface SetupOptions {
   actionRunner?: ActionRunner;
   /** The built console to serve at `/` (default: web/dist). */
   consoleDir?: string;
+  /** The sealing key ring (default: a fresh random key). */
+  ring?: Keyring;
 }
 
 /** Test defaults: short retry schedule and timeouts, so failure paths finish in seconds. */
@@ -72,6 +75,7 @@ export async function setupApi(dialect: DialectName, opts: SetupOptions = {}): P
     targets: opts.targets ?? { allowPrivate: true, allowlist: null },
     delivery: testDelivery(opts.delivery),
     messaging: { ...loadMessagingSettings({ LABELCAST_PUBLIC_URL: 'http://labelcast.test' }), ...opts.messaging },
+    ring: opts.ring ?? testKeyring(),
     wake: () => dispatcher?.wake(),
   };
   const metrics = createMetrics(store);

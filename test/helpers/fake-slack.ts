@@ -21,7 +21,8 @@ export interface FakeSlack {
   rateLimitNext(n: number, retryAfter: number): void;
   /**
    * As real Slack does per conversation: the next post to this channel gets 429 with this
-   * Retry-After (seconds), and so does every post to it until that time has passed.
+   * Retry-After (seconds), and so does every post to it until that time has passed. For an
+   * incoming webhook, give its path (/services/…).
    */
   rateLimitChannel(channel: string, retryAfter: number): void;
   close(): Promise<void>;
@@ -67,7 +68,13 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       const json = (status: number, obj: unknown, headers: Record<string, string> = {}) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(obj));
       const blocksOk = (b: any) => Array.isArray(b.blocks) && b.blocks.length <= 50 && b.blocks.every((x: any) => x.type !== 'section' || x.text.text.length <= 3000) && typeof b.text === 'string' && b.text.length > 0;
       if (path.startsWith('/services/')) {
-        calls.push({ at: Date.now(), method: 'incoming-webhook', auth, body });
+        calls.push({ at: Date.now(), method: 'incoming-webhook', auth, body: { ...body, path } });
+        // An incoming webhook is rate-limited per URL: rateLimitChannel takes its path.
+        const w = windows.get(path);
+        if (w && (w.until === null || Date.now() < w.until)) {
+          w.until ??= Date.now() + w.seconds * 1000;
+          return res.writeHead(429, { 'retry-after': String(Math.max(1, Math.ceil((w.until - Date.now()) / 1000))) }).end('rate_limited');
+        }
         return blocksOk(body) ? res.writeHead(200).end('ok') : res.writeHead(400).end('invalid_blocks');
       }
       const method = path.replace(/^\/api\//, '');

@@ -8,6 +8,7 @@ import { TEST_DATABASE_URL } from './stores.js';
 
 export const CLI = path.resolve(import.meta.dirname, '../../dist/cli.js');
 export const ADMIN_KEY = 'lc_test-admin-key-for-child-processes';
+export const CHILD_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export interface Child {
   proc: ChildProcess;
@@ -27,6 +28,8 @@ export async function startChild(env: Record<string, string>, args: string[] = [
       LABELCAST_POLL_INTERVAL: '200ms',
       // A short timeout keeps a killed worker's leases (timeout + 10 s) short enough to test.
       LABELCAST_WEBHOOK_TIMEOUT: '2s',
+      // Processes on one database share one sealing key, as docs/security.md asks.
+      LABELCAST_SECRET_KEY: CHILD_SECRET_KEY,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

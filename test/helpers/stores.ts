@@ -6,12 +6,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openStore, type DialectName, type Store } from '../../src/store/connect.js';
+import { keyFrom, keyring, type Keyring } from '../../src/store/seal.js';
 
 export const DIALECTS: DialectName[] = ['sqlite', 'postgres'];
 
 // Not a skip switch: PostgreSQL tests always run. Without TEST_DATABASE_URL they use the
 // local server every development machine here has; if it is down they fail and say so.
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A sealing key ring with a fresh random key, as a first start without a key file would make. */
+export function testKeyring(): Keyring {
+  return keyring(keyFrom(crypto.randomBytes(32)));
+}
 
 export interface TestStore {
   store: Store;

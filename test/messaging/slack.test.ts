@@ -144,4 +144,31 @@ describe.each(DIALECTS)('Slack on %s', (dialect) => {
     expect(hot).toHaveLength(4 + burst.length);
     expect(ds.reduce((sum: number, d: any) => sum + d.attempt_count, 0)).toBe(4 + burst.length);
   });
+
+  // Incoming-webhook URLs are sealed at rest with a random IV (issue 10 defect 4), so two
+  // channels posting to one URL differ in the database: a 429 on one must still hold the other.
+  it('holds every message to one incoming-webhook URL until its Retry-After, across channels', { timeout: 30_000 }, async () => {
+    const hook = '/services/T0/B0/shared-hot';
+    const p = (await api.call('POST', '/v1/projects', { body: { title: 'Hook project' } })).body;
+    const n1 = (await api.call('POST', '/v1/notifications', { body: { title: 'Hook 1', scope: { projects: [p.id] }, triggers: ['task.submitted'], channels: [{ type: 'slack', webhook_url: `${slack.url}${hook}` }] } })).body;
+    const n2 = (await api.call('POST', '/v1/notifications', { body: { title: 'Hook 2', scope: { projects: [p.id] }, triggers: ['project.updated'], channels: [{ type: 'slack', webhook_url: `${slack.url}${hook}` }] } })).body;
+    const stored = await api.store.db.selectFrom('channels').select('config').where('id', 'in', [n1.channels[0].id, n2.channels[0].id]).execute();
+    expect(stored[0]!.config).not.toBe(stored[1]!.config);
+    expect(stored.map((s) => s.config).join()).not.toContain('shared-hot');
+    slack.rateLimitChannel(hook, 3);
+    // Channel 1 posts and gets 429 Retry-After: 3 ...
+    const t = (await api.call('POST', `/v1/projects/${p.id}/tasks`, { body: { tasks: [{ data: {} }] } })).body.tasks[0];
+    await api.call('POST', `/v1/tasks/${t.id}/labels`, { body: { result: [] } });
+    await api.call('POST', `/v1/tasks/${t.id}/submit`);
+    await waitFor(async () => (await api.call('GET', `/v1/deliveries?channel_id=${n1.channels[0].id}`)).body.data[0]?.attempt_count === 1, 'the rate-limited attempt');
+    // ... then channel 2, to the same URL, has a message: it waits for the same Retry-After.
+    await api.call('PATCH', `/v1/projects/${p.id}`, { body: { title: 'Renamed' } });
+    for (const id of [n1.channels[0].id, n2.channels[0].id]) {
+      await waitFor(async () => (await api.call('GET', `/v1/deliveries?channel_id=${id}`)).body.data[0]?.status === 'succeeded', `channel ${id} delivered`, 25_000);
+    }
+    const hot = slack.calls.filter((c) => c.method === 'incoming-webhook' && c.body.path === hook);
+    const limitedAt = hot[0]!.at;
+    expect(hot).toHaveLength(3);
+    expect(hot.slice(1).every((c) => c.at >= limitedAt + 2900), JSON.stringify(hot.map((c) => c.at - limitedAt))).toBe(true);
+  });
 });

@@ -78,7 +78,7 @@ export async function messagingRoutes(app: Api, { svc }: { svc: Services }) {
   const tags = ['slack'];
   app.get('/slack/install', {
     schema: { operationId: 'startSlackInstall', tags, summary: 'A Slack OAuth v2 install URL: open it, approve the workspace, and its channels become yours to use', response: { 200: Type.Object({ url: Type.String(), expires_at: Timestamp }), ...errorResponses } },
-  }, (req) => installUrl(svc.store, svc.messaging, req.actor));
+  }, (req) => installUrl(svc, req.actor));
   app.get('/slack/channels', {
     schema: {
       operationId: 'listSlackChannels',
@@ -89,7 +89,7 @@ export async function messagingRoutes(app: Api, { svc }: { svc: Services }) {
   }, async (req) => ({ data: await listChannels(db, req.actor) }));
   app.post('/slack/channels/refresh', {
     schema: { operationId: 'refreshSlackChannels', tags, summary: "Re-read your workspaces' channels from Slack", response: { 200: Type.Object({ channels: Type.Integer() }), ...errorResponses } },
-  }, (req) => refreshAll(svc.store, svc.messaging, req.actor));
+  }, (req) => refreshAll(svc, req.actor));
   app.delete('/slack/connections/:id', {
     schema: { operationId: 'deleteSlackConnection', tags, summary: 'Disconnect a workspace', params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
   }, async (req, reply) => {

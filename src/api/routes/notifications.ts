@@ -41,7 +41,7 @@ export async function notificationRoutes(app: Api, { svc }: { svc: Services }) {
   const db = svc.store.db;
   app.get('/notifications', {
     schema: { operationId: 'listNotifications', tags, summary: 'List notifications; search filters by title', querystring: Type.Object({ ...PageQuery, search: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }), response: { 200: pageOf(Notification), ...errorResponses } },
-  }, (req) => listNotifications(db, req.actor.org_id, req.query));
+  }, (req) => listNotifications(db, svc.ring, req.actor.org_id, req.query));
 
   app.post('/notifications', {
     schema: { operationId: 'createNotification', tags, summary: 'Create a notification: scope x triggers x channels. Generated secrets are shown only here.', body: NewNotification, response: { 201: CreatedNotification, ...errorResponses } },
@@ -49,7 +49,7 @@ export async function notificationRoutes(app: Api, { svc }: { svc: Services }) {
 
   app.get('/notifications/:id', {
     schema: { operationId: 'getNotification', tags, summary: 'A notification with its channels and their health', params: IdParams, response: { 200: Notification, ...errorResponses } },
-  }, (req) => getNotification(db, req.actor.org_id, req.params.id));
+  }, (req) => getNotification(db, svc.ring, req.actor.org_id, req.params.id));
 
   app.patch('/notifications/:id', {
     schema: { operationId: 'updateNotification', tags, summary: 'Change title, description, scope, triggers or active', params: IdParams, body: NotificationPatch, response: { 200: Notification, ...errorResponses } },
@@ -69,7 +69,7 @@ export async function notificationRoutes(app: Api, { svc }: { svc: Services }) {
   const ctags = ['channels'];
   app.get('/channels/:id', {
     schema: { operationId: 'getChannel', tags: ctags, summary: 'A channel and its health', params: IdParams, response: { 200: Channel, ...errorResponses } },
-  }, (req) => getChannel(db, req.actor.org_id, req.params.id));
+  }, (req) => getChannel(db, svc.ring, req.actor.org_id, req.params.id));
 
   app.patch('/channels/:id', {
     schema: { operationId: 'updateChannel', tags: ctags, summary: 'Change url, headers, active, max_in_flight or disable_after_failures', params: IdParams, body: ChannelPatch, response: { 200: Channel, ...errorResponses } },

@@ -19,13 +19,13 @@ export async function vendorWebhookRoutes(app: Api, { svc }: { svc: Services }) 
   const tags = ['webhooks (Label Studio)'];
   app.get('/webhooks', {
     schema: { operationId: 'listWebhooks', tags, summary: 'Label Studio-style webhooks, optionally of one project', querystring: Type.Object({ ...PageQuery, project: Type.Optional(Id) }, { additionalProperties: false }), response: { 200: pageOf(LsWebhook), ...errorResponses } },
-  }, (req) => listLsWebhooks(db, req.actor.org_id, req.query));
+  }, (req) => listLsWebhooks(db, svc.ring, req.actor.org_id, req.query));
   app.post('/webhooks', {
     schema: { operationId: 'createWebhook', tags, summary: 'Create a webhook with Label Studio payloads (project absent: organization level)', body: NewLsWebhook, response: { 201: LsWebhook, ...errorResponses } },
   }, async (req, reply) => reply.status(201).send(await command(svc, req.actor, (ctx) => createLsWebhook(ctx, req.body))));
   app.get('/webhooks/:id', {
     schema: { operationId: 'getWebhook', tags, summary: 'A Label Studio-style webhook', params: IdParams, response: { 200: LsWebhook, ...errorResponses } },
-  }, (req) => getLsWebhook(db, req.actor.org_id, req.params.id));
+  }, (req) => getLsWebhook(db, svc.ring, req.actor.org_id, req.params.id));
   app.patch('/webhooks/:id', {
     schema: { operationId: 'updateWebhook', tags, summary: 'Change it; a new url or is_active: true re-enables a disabled webhook', params: IdParams, body: LsWebhookPatch, response: { 200: LsWebhook, ...errorResponses } },
   }, (req) => command(svc, req.actor, (ctx) => updateLsWebhook(ctx, req.params.id, req.body)));
