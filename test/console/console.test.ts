@@ -150,7 +150,9 @@ describe.each(DIALECTS)('console in Chromium (%s)', (dialect) => {
     const delivery = await until('the delivery to succeed', async () => (await server.api('GET', `/v1/deliveries?channel_id=${hook.id}&status=succeeded`)).body.data[0]);
 
     await page.getByRole('link', { name: 'Deliveries', exact: true }).click();
-    await page.getByLabel('Notification').selectOption(String(n.id));
+    // By role: right after the click the Notifications page's search box (labelled too) may still be
+    // on screen, and a label lookup would pick it up before the Deliveries page replaces it.
+    await page.getByRole('combobox', { name: 'Notification' }).selectOption(String(n.id));
     await page.getByLabel('Channel').selectOption(String(hook.id));
     await page.getByLabel('Status').selectOption('succeeded');
     await page.getByRole('button', { name: 'Ping webhook' }).click();

@@ -1,7 +1,7 @@
 // The seed's five-step creation flow (Enter details, Add projects, Add channels, Add triggers,
 // Create), reused to edit. Everything typed lives in this component's state, so a failed save
 // loses nothing; saving an edit applies the difference to the server's current state.
-import { useEffect, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useEffect, useState, type Dispatch, type FormEvent, type KeyboardEvent, type SetStateAction } from 'react';
 import { useNavigate, useParams } from 'react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, call } from '../api/client';
@@ -75,16 +75,18 @@ export function NotificationWizard() {
   if (editing !== null && !draft) {
     return existing.error ? <ErrorBox error={existing.error} /> : <Loading what="the notification" />;
   }
-  return <Steps editing={editing} draft={draft!} setDraft={setDraft as (d: Draft) => void} />;
+  return <Steps editing={editing} draft={draft!} setDraft={setDraft as Dispatch<SetStateAction<Draft>>} />;
 }
 
-function Steps({ editing, draft, setDraft }: { editing: number | null; draft: Draft; setDraft: (d: Draft) => void }) {
+function Steps({ editing, draft, setDraft }: { editing: number | null; draft: Draft; setDraft: Dispatch<SetStateAction<Draft>> }) {
   const [step, setStep] = useState(0);
   const [error, setError] = useState<unknown>(null);
   const [saving, setSaving] = useState(false);
   const navigate = useNavigate();
   const qc = useQueryClient();
-  const set = (patch: Partial<Draft>) => setDraft({ ...draft, ...patch });
+  // Functional update: two fields changed before React renders again (fast typing, a paste,
+  // a test filling title then description) must both be kept, not the second over a stale copy.
+  const set = (patch: Partial<Draft>) => setDraft((d) => ({ ...d, ...patch }));
   const canNext = step !== 0 || draft.title.trim().length > 0;
 
   async function save() {
