@@ -6,6 +6,7 @@ import { sqliteFile, type Config } from './config.js';
 import type { Services } from './domain/context.js';
 import { bootstrap } from './domain/organizations.js';
 import { Dispatcher } from './delivery/dispatcher.js';
+import { sandboxRunner, type SandboxRunner } from './delivery/sandbox-runner.js';
 import { createMetrics } from './delivery/metrics.js';
 import { pruneOnce } from './delivery/retention.js';
 import { Scheduler } from './schedule/scheduler.js';
@@ -95,6 +96,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
   const worker = config.role !== 'api';
   let dispatcher: Dispatcher | null = null;
   let scheduler: Scheduler | null = null;
+  let actions: SandboxRunner | null = null;
   const svc: Services = { store, targets: config.targets, delivery: config.delivery, messaging: config.messaging, ring, wake: () => dispatcher?.wake() };
   const metrics = createMetrics(store);
   const app = await buildApp({
@@ -110,7 +112,9 @@ export async function startServer(config: Config, out: (line: string) => void = 
   let stopRetention = false;
   let retentionTimer: NodeJS.Timeout | null = null;
   if (worker) {
-    dispatcher = new Dispatcher({ svc, metrics, log: app.log });
+    // Interpreter processes start on a custom action's first run, not here.
+    actions = sandboxRunner({ targets: config.targets, proxyUrl: config.delivery.proxyUrl, processes: config.delivery.actionProcesses });
+    dispatcher = new Dispatcher({ svc, metrics, log: app.log, actionRunner: actions });
     await dispatcher.start();
     scheduler = new Scheduler(svc, app.log);
     scheduler.start();
@@ -142,6 +146,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
       await app.close();
       await scheduler?.stop();
       await dispatcher?.stop(Math.min(config.delivery.timeoutMs, 10_000));
+      await actions?.close();
       await store.close();
     },
   };

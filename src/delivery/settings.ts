@@ -32,6 +32,8 @@ export interface DeliverySettings {
   encordSource: string;
   /** An HTTP(S) proxy all webhook traffic leaves through (fixed egress for allow-lists). */
   proxyUrl: string | undefined;
+  /** Custom actions: interpreter processes per worker (each Pyodide one is ~160 MiB resident). */
+  actionProcesses: number;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -85,5 +87,8 @@ export function loadDeliverySettings(env: NodeJS.ProcessEnv = process.env): Deli
     scheduleTickMs: d('LABELCAST_SCHEDULE_TICK', '5s'),
     encordSource: env.LABELCAST_ENCORD_SOURCE || 'Encord',
     proxyUrl: proxy(env.LABELCAST_HTTP_PROXY),
+    // Four warm interpreters: a Python cold start is 2-3 s and ~160 MiB, a JavaScript one
+    // ~0.1 s and ~60 MiB (docs/custom-actions-sandbox.md); more only queue on two cores.
+    actionProcesses: int('LABELCAST_ACTION_PROCESSES', 4, 1, 256),
   };
 }
