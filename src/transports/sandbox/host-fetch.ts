@@ -72,7 +72,8 @@ export function createHostFetch(s: Pick<SandboxSettings, 'targets' | 'proxyUrl' 
     }
   }
 
-  return { fetch, close: () => agent.close() };
+  let closing: Promise<void> | null = null;
+  return { fetch, close: () => (closing ??= agent.close()) };
 }
 
 function describe(err: unknown): string {

@@ -329,6 +329,8 @@ export function createSandboxPool(settings: SandboxSettings): SandboxPool {
     run,
     stats: () => ({ processes: procs.size, busy: [...procs].filter((p) => p.busy).length, waiting: waiting.length, started, pids: [...procs].map((p) => p.child.pid!) }),
     async close() {
+      // Idempotent: a server's close may run twice (a test's cleanup after its own close).
+      if (closed) return;
       closed = true;
       for (const p of [...procs]) kill(p);
       for (const w of waiting.splice(0)) w();
