@@ -150,6 +150,8 @@ describe.each(DIALECTS)('console in Chromium (%s)', (dialect) => {
     const delivery = await until('the delivery to succeed', async () => (await server.api('GET', `/v1/deliveries?channel_id=${hook.id}&status=succeeded`)).body.data[0]);
 
     await page.getByRole('link', { name: 'Deliveries', exact: true }).click();
+    // Wait for the route: the notifications page's search box is also labelled "…Notification…".
+    await page.getByRole('heading', { name: 'Deliveries', exact: true }).waitFor();
     await page.getByLabel('Notification').selectOption(String(n.id));
     await page.getByLabel('Channel').selectOption(String(hook.id));
     await page.getByLabel('Status').selectOption('succeeded');
