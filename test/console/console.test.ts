@@ -150,8 +150,8 @@ describe.each(DIALECTS)('console in Chromium (%s)', (dialect) => {
     const delivery = await until('the delivery to succeed', async () => (await server.api('GET', `/v1/deliveries?channel_id=${hook.id}&status=succeeded`)).body.data[0]);
 
     await page.getByRole('link', { name: 'Deliveries', exact: true }).click();
-    // By role: right after the click the Notifications page's search box (labelled too) may still be
-    // on screen, and a label lookup would pick it up before the Deliveries page replaces it.
+    // Wait for the route: the notifications page's search box is also labelled "…Notification…".
+    await page.getByRole('heading', { name: 'Deliveries', exact: true }).waitFor();
     await page.getByRole('combobox', { name: 'Notification' }).selectOption(String(n.id));
     await page.getByLabel('Channel').selectOption(String(hook.id));
     await page.getByLabel('Status').selectOption('succeeded');
@@ -217,6 +217,98 @@ describe.each(DIALECTS)('console in Chromium (%s)', (dialect) => {
     await until('the recovered ping to arrive', async () => receiver.received.length > before);
   });
 
+  it('creates a secret set and a manual pipeline with a custom action, runs it now, and shows the run as the API records it', async () => {
+    await page.getByRole('link', { name: 'Secrets', exact: true }).click();
+    await page.getByLabel('Set name').fill('crm');
+    await page.getByLabel('Name 1').fill('API_KEY');
+    await page.getByLabel('Value 1').fill('sk-console-test-value');
+    await page.getByRole('button', { name: 'Save secret set' }).click();
+    await page.getByRole('cell', { name: 'crm', exact: true }).waitFor();
+    // Write-only: the value is gone from the page once saved, and the API returns key names only.
+    expect(await page.content()).not.toContain('sk-console-test-value');
+    expect((await server.api('GET', '/v1/secrets')).body.data[0].keys).toEqual(['API_KEY']);
+    await shot('secrets');
+
+    await page.getByRole('link', { name: 'Pipelines', exact: true }).click();
+    await page.getByRole('heading', { name: 'Pipelines', exact: true }).waitFor();
+    await page.getByLabel('Name').fill('Manual export');
+    await page.getByLabel('Trigger', { exact: true }).selectOption('manual');
+    await page.getByLabel('Action', { exact: true }).selectOption('custom_action');
+    await page.getByLabel('Language').selectOption('javascript');
+    await page.getByLabel(/^Code/).fill('function handler(event, context) {\n  console.log("team", event.team);\n  return { got: context.hello, team: event.team };\n}\n');
+    await page.getByLabel('Secret set to mount').selectOption('crm');
+    // A bad JSON is refused in the page, keeping what was typed.
+    await page.getByLabel(/^Custom arguments/).fill('{team: cats}');
+    await page.getByRole('button', { name: 'Add pipeline' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('not valid JSON');
+    expect(await page.getByLabel(/^Code/).inputValue()).toContain('return { got: context.hello');
+    // An API error (a periodic trigger with an impossible schedule) shows its message and
+    // code, still keeping the form.
+    await page.getByLabel(/^Custom arguments/).fill('{"team": "cats"}');
+    await page.getByLabel(/^TTL/).fill('600');
+    await page.getByLabel('Trigger', { exact: true }).selectOption('periodic');
+    await page.getByLabel(/^Cron schedule/).fill('61 * * * *');
+    await page.getByRole('button', { name: 'Add pipeline' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('validation_failed');
+    expect(await page.getByRole('alert').textContent()).toContain('periodic schedule is not valid');
+    expect(await page.getByLabel('Name').inputValue()).toBe('Manual export');
+    expect(await page.getByLabel(/^Code/).inputValue()).toContain('return { got: context.hello');
+    await page.getByLabel('Trigger', { exact: true }).selectOption('manual');
+    await page.getByRole('button', { name: 'Add pipeline' }).click();
+    await page.getByRole('cell', { name: 'Manual export', exact: true }).waitFor();
+    const pipeline = (await server.api('GET', '/v1/pipelines')).body.data.find((p: { name: string }) => p.name === 'Manual export');
+    const action = pipeline.actions[0];
+    expect(action).toMatchObject({ type: 'custom_action', language: 'javascript', secret: 'crm', args: { team: 'cats' }, ttl_s: 600 });
+    await page.getByRole('row', { name: /Manual export/ }).getByText('Custom action (JavaScript)').waitFor();
+    await shot('pipelines');
+
+    await page.getByRole('link', { name: 'Manual export', exact: true }).click();
+    await page.getByRole('heading', { name: 'Manual export' }).waitFor();
+    await page.getByLabel(/^Event body/).fill('{"hello": "world"}');
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await page.getByText('Started 1 run(s)').waitFor();
+    await shot('pipeline-detail');
+
+    await page.getByRole('link', { name: `Runs of action ${action.id}` }).click();
+    await page.getByRole('heading', { name: `Runs of action ${action.id}` }).waitFor();
+    // Whatever the server's runner does (succeeds, or fails when none is configured), the
+    // console must show the run exactly as the API recorded it.
+    const run = await until('the run to finish', async () => {
+      const r = (await server.api('GET', `/v1/actions/${action.id}/runs`)).body.data[0];
+      return r && !['pending', 'running'].includes(r.status) ? r : undefined;
+    }, 60_000);
+    const row = page.getByRole('row', { name: new RegExp(`Run ${run.id}\\b`) });
+    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain(run.status);
+    await row.getByRole('button', { name: `Run ${run.id}` }).click();
+    await expect.poll(() => page.getByTestId('run-status').textContent()).toBe(run.status);
+    const shown = (v: unknown) => (v === null || v === undefined ? '—' : JSON.stringify(v, null, 2));
+    expect(await page.getByTestId('run-input').textContent()).toBe(shown(run.input));
+    expect(await page.getByTestId('run-error').textContent()).toBe(run.error ?? '—');
+    expect(await page.getByTestId('run-logs').textContent()).toBe(run.logs || '—');
+    expect(await page.getByTestId('run-output').textContent()).toBe(shown(run.output));
+    expect(await page.content()).not.toContain('sk-console-test-value');
+    // The status filter asks the API for that status only.
+    const other = run.status === 'failed' ? 'succeeded' : 'failed';
+    await page.getByLabel('Status', { exact: true }).selectOption(other);
+    await page.getByText(`No runs with status ${other}.`).waitFor();
+    await page.getByLabel('Status', { exact: true }).selectOption(run.status);
+    await page.getByRole('button', { name: `Run ${run.id}` }).waitFor();
+    await shot('action-runs');
+    await page.getByRole('button', { name: 'Rerun' }).click();
+    // A rerun queues the same run again (same id, one more attempt), as the API does.
+    await page.getByText(`Rerun started: run ${run.id}.`).waitFor();
+    const again = await until('the rerun to finish', async () => {
+      const r = (await server.api('GET', `/v1/actions/${action.id}/runs/${run.id}`)).body;
+      return r.attempts > run.attempts && !['pending', 'running'].includes(r.status) ? r : undefined;
+    }, 60_000);
+    await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 10_000 }).toBe(again.status);
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole('heading', { name: `Runs of action ${action.id}` }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
   it('shows the other screens, readable at 390 pixels, and signs out', async () => {
     await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
     await page.getByLabel('URL').fill(receiver.url + '/ls');
@@ -225,6 +317,8 @@ describe.each(DIALECTS)('console in Chromium (%s)', (dialect) => {
     await shot('webhooks');
     await page.getByRole('link', { name: 'Pipelines', exact: true }).click();
     await page.getByLabel('Name').fill('Export when completed');
+    await page.getByLabel('Trigger', { exact: true }).selectOption('project.status_changed');
+    await page.getByLabel('Action', { exact: true }).selectOption('send_webhook');
     await page.getByLabel('Send webhook to').fill(receiver.url + '/sa');
     await page.getByLabel(/^Secret/).fill('short');
     await page.getByRole('button', { name: 'Add pipeline' }).click();
@@ -233,7 +327,6 @@ describe.each(DIALECTS)('console in Chromium (%s)', (dialect) => {
     await page.getByLabel(/^Secret/).fill('a-longer-secret');
     await page.getByRole('button', { name: 'Add pipeline' }).click();
     await page.getByRole('cell', { name: 'Export when completed', exact: true }).waitFor();
-    await shot('pipelines');
     await page.getByRole('link', { name: 'Activity', exact: true }).click();
     await page.getByRole('heading', { name: 'Email outbox' }).waitFor();
     // The attempts so far (the event, its resend, the pings), all in the last hours' chart.

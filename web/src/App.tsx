@@ -8,6 +8,9 @@ import { Deliveries, DeliveryDetail } from './pages/Deliveries';
 import { ProjectDetail, Projects } from './pages/Projects';
 import { Webhooks } from './pages/Webhooks';
 import { Pipelines } from './pages/Pipelines';
+import { PipelineDetail } from './pages/PipelineDetail';
+import { ActionRuns } from './pages/ActionRuns';
+import { Secrets } from './pages/Secrets';
 import { Activity } from './pages/Activity';
 
 const NAV = [
@@ -16,6 +19,7 @@ const NAV = [
   ['/projects', 'Projects'],
   ['/webhooks', 'Webhooks'],
   ['/pipelines', 'Pipelines'],
+  ['/secrets', 'Secrets'],
   ['/activity', 'Activity'],
 ] as const;
 
@@ -51,6 +55,9 @@ export function App() {
           <Route path="/projects/:id" element={<ProjectDetail />} />
           <Route path="/webhooks" element={<Webhooks />} />
           <Route path="/pipelines" element={<Pipelines />} />
+          <Route path="/pipelines/:id" element={<PipelineDetail />} />
+          <Route path="/actions/:id" element={<ActionRuns />} />
+          <Route path="/secrets" element={<Secrets />} />
           <Route path="/activity" element={<Activity />} />
           <Route path="*" element={<p>No such page. <NavLink to="/notifications">Go to notifications</NavLink>.</p>} />
         </Routes>
