@@ -6,6 +6,7 @@ import { sqliteFile, type Config } from './config.js';
 import type { Services } from './domain/context.js';
 import { bootstrap } from './domain/organizations.js';
 import { Dispatcher } from './delivery/dispatcher.js';
+import { createSandboxRunner, type SandboxRunner } from './delivery/sandbox-runner.js';
 import { createMetrics } from './delivery/metrics.js';
 import { pruneOnce } from './delivery/retention.js';
 import { Scheduler } from './schedule/scheduler.js';
@@ -53,8 +54,12 @@ export async function startServer(config: Config, out: (line: string) => void = 
 
   let stopRetention = false;
   let retentionTimer: NodeJS.Timeout | null = null;
+  let actionRunner: SandboxRunner | null = null;
   if (worker) {
-    dispatcher = new Dispatcher({ svc, metrics, log: app.log });
+    // Custom actions run in the sandbox's interpreter processes, started on first use; a
+    // handler's fetch obeys the webhook SSRF policy, proxy and timeout.
+    actionRunner = createSandboxRunner({ targets: config.targets, proxyUrl: config.delivery.proxyUrl, fetchTimeoutMs: config.delivery.timeoutMs, settings: config.delivery.actions });
+    dispatcher = new Dispatcher({ svc, metrics, log: app.log, actionRunner });
     await dispatcher.start();
     scheduler = new Scheduler(svc, app.log);
     scheduler.start();
@@ -86,6 +91,8 @@ export async function startServer(config: Config, out: (line: string) => void = 
       await app.close();
       await scheduler?.stop();
       await dispatcher?.stop(Math.min(config.delivery.timeoutMs, 10_000));
+      // After the dispatcher: runs cut short were handed back; now stop their processes.
+      await actionRunner?.close();
       await store.close();
     },
   };
