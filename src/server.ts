@@ -6,7 +6,7 @@ import { sqliteFile, type Config } from './config.js';
 import type { Services } from './domain/context.js';
 import { bootstrap } from './domain/organizations.js';
 import { Dispatcher } from './delivery/dispatcher.js';
-import { sandboxRunner, type SandboxRunner } from './delivery/sandbox-runner.js';
+import { createSandboxRunner, type SandboxRunner } from './delivery/sandbox-runner.js';
 import { createMetrics } from './delivery/metrics.js';
 import { pruneOnce } from './delivery/retention.js';
 import { Scheduler } from './schedule/scheduler.js';
@@ -112,8 +112,9 @@ export async function startServer(config: Config, out: (line: string) => void = 
   let stopRetention = false;
   let retentionTimer: NodeJS.Timeout | null = null;
   if (worker) {
-    // Interpreter processes start on a custom action's first run, not here.
-    actions = sandboxRunner({ targets: config.targets, proxyUrl: config.delivery.proxyUrl, processes: config.delivery.actionProcesses });
+    // Custom actions run in the sandbox's interpreter processes, started on first use; a
+    // handler's fetch obeys the webhook SSRF policy, proxy and timeout.
+    actions = createSandboxRunner({ targets: config.targets, proxyUrl: config.delivery.proxyUrl, fetchTimeoutMs: config.delivery.timeoutMs, settings: config.delivery.actions });
     dispatcher = new Dispatcher({ svc, metrics, log: app.log, actionRunner: actions });
     await dispatcher.start();
     scheduler = new Scheduler(svc, app.log);
@@ -146,6 +147,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
       await app.close();
       await scheduler?.stop();
       await dispatcher?.stop(Math.min(config.delivery.timeoutMs, 10_000));
+      // After the dispatcher: runs cut short were handed back; now stop their processes.
       await actions?.close();
       await store.close();
     },

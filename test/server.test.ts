@@ -47,6 +47,23 @@ describe('serve on embedded SQLite', () => {
     expect(list.data.map((p: { title: string }) => p.title)).toEqual(['kept']);
   });
 
+  it('wires the sandbox: a custom action runs in a served process (no "no runner" failure)', async () => {
+    const lines: string[] = [];
+    const config = loadConfig({ LOG_LEVEL: 'silent' }, { port: '0', host: '127.0.0.1', data: tmp() });
+    running = await startServer(config, (l) => lines.push(l));
+    const key = lines.join('\n').match(/lc_[A-Za-z0-9_-]{43}/)?.[0];
+    const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const code = 'function handler(event, context) { console.log("hi"); return { doubled: context.n * 2 }; }';
+    const pl = await (await fetch(`${running.url}/v1/pipelines`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'wired', trigger: { event: 'manual' }, action: { type: 'custom_action', language: 'javascript', code } }) })).json();
+    const fired = await (await fetch(`${running.url}/v1/pipelines/${pl.id}/run`, { method: 'POST', headers: auth, body: JSON.stringify({ n: 21 }) })).json();
+    let run: any;
+    for (let i = 0; i < 300 && run?.status !== 'succeeded'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      run = await (await fetch(`${running.url}/v1/actions/${pl.action.id}/runs/${fired.deliveries[0]}`, { headers: auth })).json();
+    }
+    expect(run).toMatchObject({ status: 'succeeded', output: { doubled: 42 }, logs: 'hi' });
+  }, 30_000);
+
   it('refuses a short LABELCAST_ADMIN_KEY and a non-postgres DATABASE_URL with a clear message', () => {
     expect(() => loadConfig({ LABELCAST_ADMIN_KEY: 'short' })).toThrow(/at least 16 characters/);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/postgres:\/\//);

@@ -425,9 +425,24 @@ export class Dispatcher {
       if (!row) return fail(`the secret set "${cfg.secret}" mounted on this action no longer exists`, true);
       secrets = openSecretValues(this.svc.ring, row.sealed);
     }
+    // A run never outlives its TTL (it would end `expired` meanwhile), and its lease covers
+    // its wall clock: the claim's lease is sized for a webhook request (timeout + margin), so
+    // without this a 5-minute handler's lease would lapse on PostgreSQL, another worker would
+    // run it a second time, and the per-action cap of 32 would count it once.
+    const now = Date.now();
+    const ttlLeft = job.delivery.created_at + (cfg.ttl_ms ?? 3 * 3_600_000) - now;
+    if (ttlLeft <= 0) return fail('expired: not finished within its TTL', true);
+    const limits = { ...cfg.limits, wall_ms: Math.max(1, Math.min(cfg.limits.wall_ms, this.svc.delivery.actions.wallMs, ttlLeft)) };
+    await this.svc.store.db
+      .updateTable('deliveries')
+      .set({ lease_until: now + limits.wall_ms + LEASE_MARGIN_MS })
+      .where('id', '=', job.delivery.id)
+      .where('leased_by', '=', this.workerId)
+      .where('status', '=', 'sending')
+      .execute();
     let r: Awaited<ReturnType<ActionRunner['run']>>;
     try {
-      r = await this.actionRunner.run({ runId: job.delivery.id, orgId: job.channel.org_id, language: cfg.language, code: cfg.code, event, context, secrets, limits: cfg.limits, signal: job.abort.signal });
+      r = await this.actionRunner.run({ runId: job.delivery.id, orgId: job.channel.org_id, language: cfg.language, code: cfg.code, event, context, secrets, limits, signal: job.abort.signal });
     } catch (err) {
       // The runner itself failed (not the handler): retried, and its message masked too.
       return fail(maskSecrets(`the custom-action runner failed: ${(err as Error).message ?? String(err)}`, secrets).slice(0, 1000), false);

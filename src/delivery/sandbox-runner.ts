@@ -1,36 +1,54 @@
-// The production ActionRunner (src/channels/action-runner.ts): custom-action runs go to the
-// sandbox's pool of restricted interpreter processes (src/transports/sandbox/,
-// docs/custom-actions-sandbox.md). The dispatcher owns the run record (status, TTL, the
-// per-action cap); this module only translates one run in and one outcome out.
+// The production ActionRunner (issue 13): the dispatcher's run input mapped onto the sandbox
+// pool (src/transports/sandbox/) and its outcome mapped back. Imports point down only: the
+// channel seam and the transport. Limits: an action's own limits may lower the operator's
+// settings (LABELCAST_ACTION_*), never raise them, so the pool size times the memory cap
+// bounds what custom actions can take from the machine (docs/custom-actions-sandbox.md).
 import type { ActionRunInput, ActionRunResult, ActionRunner } from '../channels/action-runner.js';
-import { MAX_RUN_LOGS } from '../channels/action-runner.js';
 import type { TargetPolicy } from '../channels/targets.js';
 import { createSandboxPool, runAction, type SandboxPool } from '../transports/sandbox/pool.js';
-import { sandboxSettings } from '../transports/sandbox/types.js';
+import { sandboxSettings, type RunLimits } from '../transports/sandbox/types.js';
+import type { ActionSettings } from './settings.js';
 
 export interface SandboxRunner extends ActionRunner {
+  /** Stops every interpreter process (server shutdown). */
   close(): Promise<void>;
 }
 
-export function sandboxRunner(o: { targets: TargetPolicy; proxyUrl: string | undefined; processes: number }): SandboxRunner {
-  // A handler's fetch obeys the webhook rules: the same SSRF policy and egress proxy.
-  const pool: SandboxPool = createSandboxPool(sandboxSettings(o.targets, { proxyUrl: o.proxyUrl, maxProcesses: o.processes }));
+export function effectiveLimits(asked: ActionRunInput['limits'], s: ActionSettings): RunLimits {
+  return {
+    memoryMiB: Math.min(asked.memory_mb, s.memoryMiB),
+    cpuMs: Math.min(asked.cpu_ms, s.cpuMs),
+    wallMs: Math.min(asked.wall_ms, s.wallMs),
+    logBytes: s.logBytes,
+  };
+}
+
+/** `pool` for tests that share one; by default the runner owns a pool sized by the settings. */
+export function createSandboxRunner(o: { targets: TargetPolicy; proxyUrl: string | undefined; fetchTimeoutMs: number; settings: ActionSettings; pool?: SandboxPool }): SandboxRunner {
+  const pool = o.pool ?? createSandboxPool(sandboxSettings(o.targets, { proxyUrl: o.proxyUrl, maxProcesses: o.settings.processes, fetchTimeoutMs: o.fetchTimeoutMs }));
   return {
     async run(input: ActionRunInput): Promise<ActionRunResult> {
-      const r = await runAction(pool, {
+      const run = runAction(pool, {
         language: input.language,
         code: input.code,
         event: input.event,
         context: input.context,
         secrets: input.secrets,
-        limits: { memoryMiB: input.limits.memory_mb, cpuMs: input.limits.cpu_ms, wallMs: input.limits.wall_ms, logBytes: MAX_RUN_LOGS },
+        limits: effectiveLimits(input.limits, o.settings),
         orgId: String(input.orgId),
       });
-      const ok = r.status === 'succeeded';
+      // Shutdown aborts runs in flight: the dispatcher hands their leases back, and closing
+      // the pool kills their processes; do not keep the dispatcher waiting for them.
+      const aborted = new Promise<never>((_, reject) => {
+        if (input.signal.aborted) reject(new Error('the run was aborted (shutdown)'));
+        input.signal.addEventListener('abort', () => reject(new Error('the run was aborted (shutdown)')), { once: true });
+      });
+      aborted.catch(() => undefined);
+      const r = await Promise.race([run, aborted]);
       return {
-        ok,
-        output: ok ? (r.output ?? null) : null,
-        error: ok ? null : { message: r.error?.message ?? `the run ended ${r.status}`, traceback: r.error?.traceback ?? '' },
+        ok: r.status === 'succeeded',
+        output: r.status === 'succeeded' ? (r.output ?? null) : null,
+        error: r.status === 'succeeded' ? null : { message: r.error?.message ?? `the run ended ${r.status}`, traceback: r.error?.traceback ?? '' },
         logs: r.logs,
         duration_ms: Math.round(r.durationMs),
       };

@@ -32,8 +32,26 @@ export interface DeliverySettings {
   encordSource: string;
   /** An HTTP(S) proxy all webhook traffic leaves through (fixed egress for allow-lists). */
   proxyUrl: string | undefined;
-  /** Custom actions: interpreter processes per worker (each Pyodide one is ~160 MiB resident). */
-  actionProcesses: number;
+  /** Custom actions' sandbox (issue 13). */
+  actions: ActionSettings;
+}
+
+/**
+ * The operator's bounds on custom-action runs. An action's own limits (API, per action) may
+ * be lower, never higher: processes x (interpreter ~60 MiB JS / ~160 MiB Python + memory)
+ * is what custom actions can take from the machine (docs/custom-actions-sandbox.md).
+ */
+export interface ActionSettings {
+  /** Interpreter processes in the pool (warm, one organization and language each). */
+  processes: number;
+  /** Memory a run may allocate above its interpreter's idle size (issue 13: 128 MiB). */
+  memoryMiB: number;
+  /** CPU time per run. */
+  cpuMs: number;
+  /** Wall-clock time per run, fetches included. */
+  wallMs: number;
+  /** Captured console/print output kept per run. */
+  logBytes: number;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -87,8 +105,14 @@ export function loadDeliverySettings(env: NodeJS.ProcessEnv = process.env): Deli
     scheduleTickMs: d('LABELCAST_SCHEDULE_TICK', '5s'),
     encordSource: env.LABELCAST_ENCORD_SOURCE || 'Encord',
     proxyUrl: proxy(env.LABELCAST_HTTP_PROXY),
-    // Four warm interpreters: a Python cold start is 2-3 s and ~160 MiB, a JavaScript one
-    // ~0.1 s and ~60 MiB (docs/custom-actions-sandbox.md); more only queue on two cores.
-    actionProcesses: int('LABELCAST_ACTION_PROCESSES', 4, 1, 256),
+    actions: {
+      // 4: four warm Pyodide processes are ~0.7 GiB (docs/custom-actions-sandbox.md, measurements).
+      processes: int('LABELCAST_ACTION_PROCESSES', 4, 1, 256),
+      memoryMiB: int('LABELCAST_ACTION_MEMORY_MIB', 128, 16, 1024),
+      // Same as an action's default limits (src/domain/pipelines.ts ACTION_LIMIT_DEFAULTS).
+      cpuMs: d('LABELCAST_ACTION_CPU_MS', '60s'),
+      wallMs: d('LABELCAST_ACTION_WALL_MS', '5m'),
+      logBytes: int('LABELCAST_ACTION_LOG_BYTES', 64 * 1024, 1024, 64 * 1024),
+    },
   };
 }

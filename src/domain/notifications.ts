@@ -516,9 +516,15 @@ export async function createNotification(ctx: Ctx, input: NewNotification, origi
   return { ...notificationView(n, [], ctx.svc.ring), channels };
 }
 
-export async function updateNotification(ctx: Ctx, id: number, patch: NotificationPatch): Promise<NotificationView> {
+/** by: 'pipeline' when src/domain/pipelines.ts has already checked a pipeline's trigger. */
+export async function updateNotification(ctx: Ctx, id: number, patch: NotificationPatch, by: 'api' | 'pipeline' = 'api'): Promise<NotificationView> {
   requireRole(ctx.actor, CAN.manageNotifications, 'change notifications');
   const n = await loadNotification(ctx.trx, ctx.actor.org_id, id);
+  // A pipeline's trigger has its own checks (Send email's allowed triggers, the incoming
+  // webhook's token, from/to filters): it changes through PATCH /v1/pipelines/{id} only.
+  if (patch.triggers && n.origin === 'superannotate' && by !== 'pipeline') {
+    throw new AppError('invalid_state', `Notification ${id} is a SuperAnnotate pipeline; change its trigger with PATCH /v1/pipelines/${id} {"trigger": ...}.`);
+  }
   const triggers = patch.triggers ? checkTriggers(patch.triggers) : undefined;
   if (triggers) {
     for (const c of await channelsOf(ctx.trx, [id])) if (c.kind === 'webhook') checkDialectTriggers((JSON.parse(c.config) as WebhookConfig).dialect, triggers);

@@ -302,7 +302,7 @@ export async function updatePipeline(ctx: Ctx, id: number, patch: PipelinePatch)
     ...(patch.project !== undefined ? { scope: { projects: patch.project !== null ? [patch.project] : 'all' } } : {}),
     ...(trigger ? { triggers: [trigger] } : {}),
     ...(patch.is_active !== undefined ? { active: patch.is_active } : {}),
-  });
+  }, 'pipeline');
   let token: string | undefined;
   if (trigger) {
     const hook = await ctx.trx.selectFrom('pipeline_hooks').select('notification_id').where('notification_id', '=', id).executeTakeFirst();

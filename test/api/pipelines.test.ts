@@ -331,6 +331,11 @@ describe.each(DIALECTS)('pipelines on %s', (dialect) => {
     const refused = await api.call('PATCH', `/v1/pipelines/${mailer.id}`, { body: { trigger: { event: 'periodic', cron: '0 * * * *' } } });
     expect(refused.body.code).toBe('email_trigger_not_allowed');
     expect((await api.call('GET', `/v1/pipelines/${mailer.id}`)).body.trigger).toEqual({ event: 'project.created' });
+    // The generic route cannot go around the pipeline's trigger checks.
+    const generic = await api.call('PATCH', `/v1/notifications/${mailer.id}`, { body: { triggers: ['task.submitted'] } });
+    expect([generic.status, generic.body.code]).toEqual([409, 'invalid_state']);
+    expect((await api.call('GET', `/v1/pipelines/${mailer.id}`)).body.trigger).toEqual({ event: 'project.created' });
+    expect((await api.call('PATCH', `/v1/notifications/${mailer.id}`, { body: { title: 'mailer 2' } })).status).toBe(200);
     expect((await api.call('DELETE', `/v1/pipelines/${pl.id}`)).status).toBe(204);
     expect(await api.store.db.selectFrom('pipeline_hooks').select('notification_id').where('notification_id', '=', pl.id).execute()).toEqual([]);
     expect((await api.call('POST', `/v1/hooks/${pl.id}`, { key: '', headers: { 'x-hook-token': pl.hook_token }, body: {} })).status).toBe(401);
