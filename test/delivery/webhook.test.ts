@@ -257,6 +257,18 @@ describe.each(DIALECTS)('webhook delivery on %s', (dialect) => {
   });
 
   it('keeps at most max_in_flight requests in flight per channel, and a slow channel never delays another', async () => {
+    // Its own API whose request timeout outlasts the test: with the file's 2 s timeout a
+    // loaded machine let the hanging requests time out (hang.concurrent 0) and the fast ones
+    // retry (10 requests for 8 events), so the test measured the machine, not the isolation.
+    const own = await setupApi(dialect, { worker: true, delivery: { timeoutMs: 60_000 } });
+    const proj = (await own.call('POST', '/v1/projects', { body: { title: 'Isolation' } })).body;
+    const make = async (url: string, extra: Record<string, unknown> = {}) =>
+      (await own.call('POST', '/v1/notifications', { body: { title: 'n', triggers: ['project.updated'], scope: { projects: [proj.id] }, channels: [{ type: 'webhook', url, ...extra }] } })).body;
+    const settledOn = (channelId: number, n: number) =>
+      waitFor(async () => {
+        const ds = (await own.call('GET', `/v1/deliveries?channel_id=${channelId}&limit=500`)).body.data as any[];
+        return ds.length >= n && ds.every((d) => d.status === 'succeeded' || d.status === 'failed') ? ds : null;
+      }, `${n} settled deliveries on channel ${channelId}`, 30_000);
     rx = await startReceiver(async (_r, n, res) => {
       await new Promise((r) => setTimeout(r, 150));
       ok(_r, n, res);
@@ -264,20 +276,21 @@ describe.each(DIALECTS)('webhook delivery on %s', (dialect) => {
     const fast = await startReceiver();
     const hang = await startReceiver(() => undefined);
     try {
-      const capped = await notify({ triggers: ['project.updated'] }, { max_in_flight: 2 });
-      const fastN = await notify({ triggers: ['project.updated'] }, { url: `${fast.url}/fast` });
-      await notify({ triggers: ['project.updated'] }, { url: `${hang.url}/hang` });
-      for (let i = 0; i < 8; i++) await api.call('PATCH', `/v1/projects/${project.id}`, { body: { description: `burst ${i}` } });
-      await settled(fastN.channels[0].id, 8);
+      const capped = await make(`${rx.url}/hook`, { max_in_flight: 2 });
+      const fastN = await make(`${fast.url}/fast`);
+      await make(`${hang.url}/hang`);
+      for (let i = 0; i < 8; i++) await own.call('PATCH', `/v1/projects/${proj.id}`, { body: { description: `burst ${i}` } });
+      await settledOn(fastN.channels[0].id, 8);
       // The fast receiver got all 8 while the hanging one still holds its requests.
       expect(fast.received).toHaveLength(8);
       expect(hang.concurrent).toBeGreaterThan(0);
-      await settled(capped.channels[0].id, 8);
+      await settledOn(capped.channels[0].id, 8);
       expect(rx.received).toHaveLength(8);
       expect(rx.maxConcurrent).toBe(2);
     } finally {
       await fast.close();
       await hang.close();
+      await own.close();
     }
   });
 
