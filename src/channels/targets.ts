@@ -155,3 +155,21 @@ export function literalRefusal(url: URL, policy: TargetPolicy): string | undefin
   const host = url.hostname.replace(/^\[|\]$/g, '');
   return net.isIP(host) ? refusal(host, policy) : undefined;
 }
+
+/**
+ * Behind a proxy the connection's own DNS lookup is the proxy's, so the guard cannot run at
+ * connect time: resolve the name here and refuse it if any address is refused. Resolution
+ * failures are left to the proxy to report.
+ */
+export async function refusalByDns(url: URL, policy: TargetPolicy): Promise<string | undefined> {
+  if (policy.allowPrivate) return undefined;
+  try {
+    for (const a of await dns.promises.lookup(url.hostname, { all: true })) {
+      const why = refusal(a.address, policy);
+      if (why) return `${url.hostname} resolves to ${why}`;
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}

@@ -1,8 +1,7 @@
 // Sends one webhook request and says what happened, in the terms the attempt log and the
 // retry policy need: status, a bounded response body, latency, and an error kind.
-import dns from 'node:dns/promises';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
-import { guardedLookup, literalRefusal, refusal, type TargetPolicy } from './targets.js';
+import { guardedLookup, literalRefusal, refusalByDns, type TargetPolicy } from './targets.js';
 
 export type ErrorKind = 'timeout' | 'connection_refused' | 'connection_reset' | 'tls' | 'dns' | 'status' | 'ssrf_blocked' | 'other';
 
@@ -34,7 +33,7 @@ export interface SenderOptions {
 export function createWebhookSender(opts: SenderOptions): WebhookSender {
   const timeouts = { headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs, keepAliveTimeout: 30_000 };
   // Behind a proxy the proxy resolves names, so the address check runs before each request
-  // (targetRefusedViaDns); without one it runs inside the connection's own DNS lookup.
+  // (refusalByDns in targets.ts); without one it runs inside the connection's own DNS lookup.
   const agent: Dispatcher = opts.proxyUrl
     ? new ProxyAgent({ uri: opts.proxyUrl, ...timeouts, connections: 256 })
     : new Agent({
@@ -43,19 +42,6 @@ export function createWebhookSender(opts: SenderOptions): WebhookSender {
         // Per-origin connections are capped by the per-channel in-flight limit upstream.
         connections: 256,
       });
-
-  async function targetRefusedViaDns(url: URL): Promise<string | undefined> {
-    if (opts.policy.allowPrivate) return undefined;
-    try {
-      for (const a of await dns.lookup(url.hostname, { all: true })) {
-        const why = refusal(a.address, opts.policy);
-        if (why) return `${url.hostname} resolves to ${why}`;
-      }
-    } catch {
-      return undefined; // the proxy reports resolution failures itself
-    }
-    return undefined;
-  }
 
   async function send(url: string, headers: Record<string, string>, body: string, outer?: AbortSignal): Promise<SendResult> {
     const started = performance.now();
@@ -66,7 +52,7 @@ export function createWebhookSender(opts: SenderOptions): WebhookSender {
     } catch {
       return done({ ok: false, status: null, responseBody: null, errorKind: 'other', errorMessage: `invalid URL ${url}`, retryAfterMs: null });
     }
-    const refused = literalRefusal(parsed, opts.policy) ?? (opts.proxyUrl ? await targetRefusedViaDns(parsed) : undefined);
+    const refused = literalRefusal(parsed, opts.policy) ?? (opts.proxyUrl ? await refusalByDns(parsed, opts.policy) : undefined);
     if (refused) return done({ ok: false, status: null, responseBody: null, errorKind: 'ssrf_blocked', errorMessage: refused, retryAfterMs: null });
     const timeout = AbortSignal.timeout(opts.timeoutMs);
     const signal = outer ? AbortSignal.any([timeout, outer]) : timeout;

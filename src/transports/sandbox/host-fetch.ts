@@ -2,9 +2,8 @@
 // fetch ... that goes through the same SSRF guard, proxy and timeouts as webhooks"). The
 // address guard is the webhook one from channels/targets.ts: resolved addresses are checked at
 // connect time, IP literals before the request, and behind a proxy before each request.
-import dns from 'node:dns/promises';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
-import { guardedLookup, literalRefusal, refusal } from '../../channels/targets.js';
+import { guardedLookup, literalRefusal, refusalByDns } from '../../channels/targets.js';
 import type { HostFetchRequest, HostFetchResponse, SandboxSettings } from './types.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -22,19 +21,6 @@ export function createHostFetch(s: Pick<SandboxSettings, 'targets' | 'proxyUrl' 
     ? new ProxyAgent({ uri: s.proxyUrl, ...timeouts })
     : new Agent({ connect: { lookup: guardedLookup(s.targets) as never, timeout: Math.min(s.fetchTimeoutMs, 10_000) }, ...timeouts });
 
-  async function refusedBehindProxy(url: URL): Promise<string | undefined> {
-    if (!s.proxyUrl || s.targets.allowPrivate) return undefined;
-    try {
-      for (const a of await dns.lookup(url.hostname, { all: true })) {
-        const why = refusal(a.address, s.targets);
-        if (why) return `${url.hostname} resolves to ${why}`;
-      }
-    } catch {
-      return undefined; // the proxy reports resolution failures itself
-    }
-    return undefined;
-  }
-
   async function fetch(req: HostFetchRequest, timeoutMs: number): Promise<HostFetchResponse> {
     let url: URL;
     try {
@@ -45,7 +31,7 @@ export function createHostFetch(s: Pick<SandboxSettings, 'targets' | 'proxyUrl' 
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return { error: `fetch: only http and https URLs are allowed, not ${url.protocol}` };
     const method = String(req.method || 'GET').toUpperCase();
     if (!METHODS.has(method)) return { error: `fetch: method ${method} is not allowed` };
-    const refused = literalRefusal(url, s.targets) ?? (await refusedBehindProxy(url));
+    const refused = literalRefusal(url, s.targets) ?? (s.proxyUrl ? await refusalByDns(url, s.targets) : undefined);
     if (refused) return { error: `fetch to ${url.host} refused: ${refused}` };
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers ?? {})) if (!DROPPED_HEADERS.has(k.toLowerCase())) headers[k] = String(v);
