@@ -17,6 +17,12 @@ import { createOrganization } from '../src/domain/organizations.js';
 import { openStore, type DialectName, type Store } from '../src/store/connect.js';
 import { keyFrom, keyring } from '../src/store/seal.js';
 
+/**
+ * One sealing key for the whole run: worker processes started by a scenario (scale-out) read
+ * the secrets this process sealed, and refuse to start under a different key (docs/security.md).
+ */
+export const BENCH_SECRET_KEY = crypto.randomBytes(32).toString('base64');
+
 export const PG_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface Receiver {
@@ -108,7 +114,7 @@ export async function instance(dialect: DialectName, delivery: Partial<DeliveryS
     targets: { allowPrivate: true, allowlist: null },
     delivery: { ...loadDeliverySettings({}), pollMs: 250, ...delivery },
     messaging: loadMessagingSettings({}),
-    ring: keyring(keyFrom(crypto.randomBytes(32))),
+    ring: keyring(keyFrom(Buffer.from(BENCH_SECRET_KEY, 'base64'))),
     wake: () => dispatcher?.wake(),
   };
   const log = pino({ level: 'warn' });

@@ -17,7 +17,7 @@ import { createNotification } from '../src/domain/notifications.js';
 import { createProject, updateProject } from '../src/domain/projects.js';
 import { computeDigest } from '../src/domain/digest.js';
 import type { DialectName } from '../src/store/connect.js';
-import { instance, percentile, rssSampler, startReceiver, waitUntil, freshPgDatabase, PG_URL, type Instance } from './harness.js';
+import { BENCH_SECRET_KEY, instance, percentile, rssSampler, startReceiver, waitUntil, freshPgDatabase, PG_URL, type Instance } from './harness.js';
 
 const SMOKE = process.argv.includes('--smoke');
 const N = SMOKE ? 500 : 50_000;
@@ -202,22 +202,25 @@ async function scaleOut(): Promise<Record<string, number>> {
     for (let i = 0; i < workers; i++) {
       children.push(
         spawn(process.execPath, ['dist/cli.js', 'serve', '--role', 'worker', '--port', '0', '--host', '127.0.0.1'], {
-          env: { PATH: process.env.PATH ?? '', DATABASE_URL: inst.databaseUrl!, LABELCAST_ALLOW_PRIVATE_TARGETS: 'true', LOG_LEVEL: 'warn', LABELCAST_WORKER_CONCURRENCY: String(SCALE_OUT_CONCURRENCY), LABELCAST_ADMIN_KEY: 'lc_bench-admin-key-0000' },
+          env: { PATH: process.env.PATH ?? '', DATABASE_URL: inst.databaseUrl!, LABELCAST_ALLOW_PRIVATE_TARGETS: 'true', LOG_LEVEL: 'warn', LABELCAST_WORKER_CONCURRENCY: String(SCALE_OUT_CONCURRENCY), LABELCAST_ADMIN_KEY: 'lc_bench-admin-key-0000', LABELCAST_SECRET_KEY: BENCH_SECRET_KEY },
           stdio: 'ignore',
         }),
       );
     }
-    // Measured from the first arrival, so process start-up is not counted.
-    await waitUntil(() => rx.count > 0, 60_000, 'the workers to start');
-    const t1 = performance.now();
-    const c1 = rx.count;
-    void start;
-    await waitUntil(() => rx.count >= n, 300_000, `scale-out with ${workers} workers`);
-    const perS = (n - c1) / ((performance.now() - t1) / 1000);
-    for (const c of children) c.kill('SIGKILL');
-    await inst.close();
-    await rx.close();
-    return perS;
+    try {
+      // Measured from the first arrival, so process start-up is not counted.
+      await waitUntil(() => rx.count > 0, 60_000, 'the workers to start');
+      const t1 = performance.now();
+      const c1 = rx.count;
+      void start;
+      await waitUntil(() => rx.count >= n, 300_000, `scale-out with ${workers} workers`);
+      return (n - c1) / ((performance.now() - t1) / 1000);
+    } finally {
+      // Also on failure: a bench leaves no worker process behind.
+      for (const c of children) c.kill('SIGKILL');
+      await inst.close();
+      await rx.close();
+    }
   };
   const one = await run(1);
   const two = await run(2);
