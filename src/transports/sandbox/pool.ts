@@ -25,6 +25,7 @@ const GROWN_MIB = 192;
 const SAMPLE_MS = 25;
 /** A run's JSON output is kept in its run record; past this it is refused, not truncated. */
 export const OUTPUT_LIMIT_BYTES = 1024 * 1024;
+const WALL_CLOCK_MARGIN_MS = 250;
 /** V8 heap of an interpreter process: handler memory lives in WebAssembly memory, outside it. */
 const V8_HEAP_MIB = 96;
 
@@ -189,7 +190,10 @@ export function createSandboxPool(settings: SandboxSettings): SandboxPool {
     } catch {
       return kill(p); // not our worker speaking
     }
-    const res = await hostFetch.fetch(req, p.deadline ? p.deadline - Date.now() : settings.fetchTimeoutMs);
+    // A fetch may last until just past the run's wall clock, never to it: the wall-clock kill
+    // must decide a run that is still waiting, or a fetch timing out at the same instant races
+    // it and the run fails as "fetch failed" instead of "ran longer than its limit".
+    const res = await hostFetch.fetch(req, p.deadline ? p.deadline - Date.now() + WALL_CLOCK_MARGIN_MS : settings.fetchTimeoutMs);
     if (!p.dead) pipe.write(JSON.stringify(res) + '\n');
   }
 
