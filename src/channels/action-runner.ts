@@ -44,10 +44,3 @@ export interface ActionRunner {
 
 export const MAX_RUN_LOGS = 64 * 1024;
 export const MAX_RUN_OUTPUT = 64 * 1024;
-
-/** Secret values never reach run records: replaced wherever a handler printed or returned them. */
-export function maskSecrets(text: string, secrets: Record<string, string>): string {
-  let out = text;
-  for (const v of Object.values(secrets)) if (v.length >= 4) out = out.split(v).join('****');
-  return out;
-}

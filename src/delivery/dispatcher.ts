@@ -31,7 +31,8 @@ import type { EmailConfig, SlackConfig } from '../domain/notifications.js';
 import { decide } from './retry.js';
 import { openOrPlain, type Keyring } from '../store/seal.js';
 import { openConfig } from '../store/sealed.js';
-import { MAX_RUN_LOGS, MAX_RUN_OUTPUT, maskSecrets, type ActionRunner } from '../channels/action-runner.js';
+import { MAX_RUN_LOGS, MAX_RUN_OUTPUT, type ActionRunner } from '../channels/action-runner.js';
+import { masker } from '../transports/sandbox/mask.js';
 import { pipelineEmail } from '../channels/pipeline-email.js';
 import { superannotate, superannotateEventName } from '../dialects/superannotate.js';
 import { EMAIL_EVENT_NAMES } from '../domain/pipeline-triggers.js';
@@ -440,22 +441,26 @@ export class Dispatcher {
       .where('leased_by', '=', this.workerId)
       .where('status', '=', 'sending')
       .execute();
+    // The sandbox's masking, once more over whatever the runner hands back (any runner, and
+    // the runner's own errors): the same mark, and the JSON-escaped form of a value too, which
+    // matters here since the output is recorded as JSON text.
+    const mask = masker(secrets);
     let r: Awaited<ReturnType<ActionRunner['run']>>;
     try {
       r = await this.actionRunner.run({ runId: job.delivery.id, orgId: job.channel.org_id, language: cfg.language, code: cfg.code, event, context, secrets, limits, signal: job.abort.signal });
     } catch (err) {
       // The runner itself failed (not the handler): retried, and its message masked too.
-      return fail(maskSecrets(`the custom-action runner failed: ${(err as Error).message ?? String(err)}`, secrets).slice(0, 1000), false);
+      return fail(mask(`the custom-action runner failed: ${(err as Error).message ?? String(err)}`).slice(0, 1000), false);
     }
-    const logs = maskSecrets(r.logs, secrets).slice(0, MAX_RUN_LOGS);
-    const output = maskSecrets(JSON.stringify(r.ok ? (r.output ?? null) : { error: r.error }), secrets).slice(0, MAX_RUN_OUTPUT);
+    const logs = mask(r.logs).slice(0, MAX_RUN_LOGS);
+    const output = mask(JSON.stringify(r.ok ? (r.output ?? null) : { error: r.error })).slice(0, MAX_RUN_OUTPUT);
     const result: SendResult = {
       ok: r.ok,
       status: null,
       responseBody: output,
       latencyMs: r.duration_ms,
       errorKind: r.ok ? null : 'other',
-      errorMessage: r.ok ? null : maskSecrets(r.error?.message ?? 'the handler failed', secrets).slice(0, 1000),
+      errorMessage: r.ok ? null : mask(r.error?.message ?? 'the handler failed').slice(0, 1000),
       retryAfterMs: null,
     };
     // A handler's own error is the run's outcome: user code is not run again by itself
