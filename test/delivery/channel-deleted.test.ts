@@ -16,6 +16,17 @@ import { ok, startReceiver, waitFor, type Receiver } from '../helpers/receiver.j
 
 type Owner = 'notification' | 'webhook' | 'pipeline';
 
+/** A receiver that holds every request until release() is called, then answers 200. */
+async function heldReceiver(): Promise<{ slow: Receiver; release: () => void }> {
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((r) => (release = r));
+  const slow = await startReceiver(async (r, n, res) => {
+    await held;
+    ok(r, n, res);
+  });
+  return { slow, release };
+}
+
 const OWNERS: { owner: Owner; create: (api: TestApi, url: string, project: number) => Promise<number>; remove: string }[] = [
   {
     owner: 'notification',
@@ -52,12 +63,7 @@ describe.each(DIALECTS)('a channel deleted while its request is in flight, on %s
   it.each(OWNERS)('deleting its $owner ends the delivery as cancelled and keeps the engine going', { timeout: 30_000 }, async ({ create, remove }) => {
     api = await setupApi(dialect, { worker: true });
     const a = api;
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((r) => (release = r));
-    const slow = await startReceiver(async (r, n, res) => {
-      await held;
-      ok(r, n, res);
-    });
+    const { slow, release } = await heldReceiver();
     const fast = await startReceiver();
     receivers.push(slow, fast);
     const project = (await a.call('POST', '/v1/projects', { body: { title: 'Held' } })).body;
@@ -159,12 +165,7 @@ describe.each(DIALECTS)('a Labelcast process on %s', (dialect) => {
         cleanups.push(db.drop);
         env = { DATABASE_URL: db.url };
       }
-      let release: () => void = () => undefined;
-      const held = new Promise<void>((r) => (release = r));
-      const slow = await startReceiver(async (r, n, res) => {
-        await held;
-        ok(r, n, res);
-      });
+      const { slow, release } = await heldReceiver();
       const fast = await startReceiver();
       cleanups.push(() => slow.close(), () => fast.close());
       const proc = await startChild(env);
