@@ -15,7 +15,7 @@ import pg from 'pg';
 import { command } from '../src/domain/context.js';
 import { createNotification } from '../src/domain/notifications.js';
 import { createProject, updateProject } from '../src/domain/projects.js';
-import { computeDigest } from '../src/domain/digest.js';
+import { computeDigest } from '../src/domain/digest-stats.js';
 import type { DialectName } from '../src/store/connect.js';
 import { BENCH_SECRET_KEY, instance, percentile, rssSampler, startReceiver, waitUntil, freshPgDatabase, PG_URL, type Instance } from './harness.js';
 

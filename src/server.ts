@@ -8,7 +8,7 @@ import { bootstrap } from './domain/organizations.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { createSandboxRunner, type SandboxRunner } from './delivery/sandbox-runner.js';
 import { createMetrics } from './delivery/metrics.js';
-import { pruneOnce } from './delivery/retention.js';
+import { pruneOnce } from './schedule/retention.js';
 import { Scheduler } from './schedule/scheduler.js';
 import { openStore, type Store } from './store/connect.js';
 import { loadKeyring, type Keyring } from './store/seal.js';

@@ -2,7 +2,7 @@
 // from schemas.ts so the pipeline API reads in one place.
 import { Type } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../domain/events.js';
-import { ANNOTATION_STATUS_CHANGED, FIRED_KINDS } from '../domain/pipeline-triggers.js';
+import { ANNOTATION_STATUS_CHANGED, FIRED_KINDS } from '../model/triggers.js';
 import { RUN_STATUSES } from '../domain/action-runs.js';
 import { Id, PageQuery, Timestamp } from './schemas.js';
 

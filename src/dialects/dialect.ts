@@ -8,7 +8,7 @@ import type { ProjectWithCounters } from '../domain/projects.js';
  * Where an event's data keeps its project, with Label Studio's counters, as it was in the
  * event's own transaction (issue 10: counters read at send time made a retry show later
  * numbers). Routing adds it only when a dialect that sends counters matched the event
- * (routing/route.ts); the standard body leaves it out.
+ * (domain/routing.ts); the standard body leaves it out.
  */
 export const PROJECT_STATE_KEY = 'project_state';
 

@@ -3,13 +3,13 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/connect.js';
 import type { AttemptTable, DeliveryTable } from '../store/schema.js';
-import { newDelivery, signalWork } from '../routing/route.js';
+import { newDelivery, signalWork } from './routing.js';
 import type { CanonicalEvent } from './events.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
-import { iso, isoOrNull } from './views.js';
-import { AppError, notFound } from './errors.js';
-import { uuidv7 } from './ids.js';
+import { iso, isoOrNull } from '../model/views.js';
+import { AppError, notFound } from '../model/errors.js';
+import { uuidv7 } from '../model/ids.js';
 import { loadChannel } from './notifications.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 

@@ -2,12 +2,12 @@
 // emit() inside its transaction; the event row commits with the state it describes, so an
 // event exists if and only if its change does.
 import type { Ctx } from './context.js';
-import { uuidv7 } from './ids.js';
+import { uuidv7 } from '../model/ids.js';
 import type { EventTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/connect.js';
-import { notFound } from './errors.js';
-import { PROJECT_STATE_KEY, routeEvent } from '../routing/route.js';
+import { notFound } from '../model/errors.js';
+import { PROJECT_STATE_KEY, routeEvent } from './routing.js';
 import { decodeCursor, pageLimit, toPage, type Page } from './paging.js';
 
 export const EVENT_TYPES = [
@@ -63,7 +63,7 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
     api_key_id: ctx.actor.api_key_id,
   };
   // Routed first: routing may add to the data what its channels need from this moment (the
-  // project's counters, routing/route.ts); the event row and its deliveries commit together.
+  // project's counters, domain/routing.ts); the event row and its deliveries commit together.
   const routed = await routeEvent(ctx, { id, type: input.type, project_id: input.project_id, data: input.data, before: input.before });
   await ctx.trx
     .insertInto('events')

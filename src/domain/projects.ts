@@ -4,11 +4,11 @@ import { sql } from 'kysely';
 import type { Db, Tx } from '../store/connect.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
-import { AppError, notFound } from './errors.js';
+import { AppError, notFound } from '../model/errors.js';
 import { emit } from './events.js';
-import { newHash } from './ids.js';
+import { newHash } from '../model/ids.js';
 import { decodeCursor, pageLimit, titleContains, toPage, type Page, type PageQuery } from './paging.js';
-import { projectView, stageView, type ProjectView, type StageView } from './views.js';
+import { projectView, stageView, type ProjectView, type StageView } from '../model/views.js';
 import { checkStageWebhooks, dropProjectStageWebhooks, stageWebhooks, syncStageWebhooks, type StageWebhookView } from './stage-webhooks.js';
 
 // SuperAnnotate's project statuses (seed 004: "Project status updated", NotStarted -> InProgress).

@@ -6,11 +6,11 @@
 import type { Selectable } from 'kysely';
 import type { Store } from '../store/connect.js';
 import type { ChannelTable, NotificationTable } from '../store/schema.js';
-import { computeDigest, type Digest } from '../domain/digest.js';
+import { computeDigest, type Digest } from '../domain/digest-stats.js';
 import { dialect } from '../dialects/index.js';
-import { newDelivery } from '../routing/route.js';
+import { newDelivery } from '../domain/routing.js';
 import type { DigestTrigger, Trigger, WebhookConfig } from '../domain/notifications.js';
-import { lastFire } from './cron.js';
+import { lastFire } from '../model/cron.js';
 
 export function digestTrigger(n: Pick<Selectable<NotificationTable>, 'triggers'>): DigestTrigger | undefined {
   const t = (JSON.parse(n.triggers) as Trigger[]).find((x) => typeof x !== 'string' && 'digest' in x) as { digest: DigestTrigger } | undefined;

@@ -217,7 +217,7 @@ export interface ActionSecretTable {
   id: Generated<number>;
   org_id: number;
   name: string;
-  /** The values, sealed (domain/secret-box.ts); never returned. */
+  /** The values, sealed (store/secret-box.ts); never returned. */
   sealed: string;
   /** The key names, JSON: shown so a user can see what a set holds. */
   keys: string;

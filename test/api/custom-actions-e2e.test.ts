@@ -8,8 +8,8 @@ import { DIALECTS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
 import { createSandboxRunner, type SandboxRunner } from '../../src/delivery/sandbox-runner.js';
-import { loadDeliverySettings } from '../../src/delivery/settings.js';
-import type { ActionRunner } from '../../src/channels/action-runner.js';
+import { loadDeliverySettings } from '../../src/model/delivery-settings.js';
+import type { ActionRunner } from '../../src/model/action-run.js';
 
 const TOKEN = 'tok-e2e-0123456789';
 

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
-import { ERROR_CATALOGUE } from '../../src/domain/errors.js';
-import { parseAllowlist } from '../../src/channels/targets.js';
+import { ERROR_CATALOGUE } from '../../src/model/errors.js';
+import { parseAllowlist } from '../../src/transports/targets.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);

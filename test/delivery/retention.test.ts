@@ -1,7 +1,7 @@
 // Retention prunes old attempts, finished deliveries and events whose deliveries are gone,
 // in small batches; pending work and recent rows stay.
 import { describe, expect, it } from 'vitest';
-import { pruneOnce } from '../../src/delivery/retention.js';
+import { pruneOnce } from '../../src/schedule/retention.js';
 import { DIALECTS, openTestStore } from '../helpers/stores.js';
 
 describe.each(DIALECTS)('retention on %s', (dialect) => {

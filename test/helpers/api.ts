@@ -1,17 +1,17 @@
 // An API instance on a test store with two organizations, for app.inject() tests.
 import { buildApp, type Api } from '../../src/api/app.js';
-import type { TargetPolicy } from '../../src/channels/targets.js';
+import type { TargetPolicy } from '../../src/transports/targets.js';
 import { Dispatcher } from '../../src/delivery/dispatcher.js';
 import { Scheduler } from '../../src/schedule/scheduler.js';
 import { createMetrics, type Metrics } from '../../src/delivery/metrics.js';
-import { loadDeliverySettings, type DeliverySettings } from '../../src/delivery/settings.js';
+import { loadDeliverySettings, type DeliverySettings } from '../../src/model/delivery-settings.js';
 import type { Services } from '../../src/domain/context.js';
-import { loadMessagingSettings, type MessagingSettings } from '../../src/channels/messaging-settings.js';
+import { loadMessagingSettings, type MessagingSettings } from '../../src/model/messaging-settings.js';
 import { createOrganization } from '../../src/domain/organizations.js';
 import type { DialectName, Store } from '../../src/store/connect.js';
 import { openTestStore, testKeyring } from './stores.js';
 import type { Keyring } from '../../src/store/seal.js';
-import type { ActionRunner } from '../../src/channels/action-runner.js';
+import type { ActionRunner } from '../../src/model/action-run.js';
 
 export interface OrgHandle {
   id: number;

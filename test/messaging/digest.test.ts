@@ -2,9 +2,9 @@
 // hand-computed values; each run sent once across processes; a missed run sent once, late;
 // empty digests skipped unless asked for; and the preview endpoint.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeDigest } from '../../src/domain/digest.js';
+import { computeDigest } from '../../src/domain/digest-stats.js';
 import { runDueDigests } from '../../src/schedule/digests.js';
-import { lastFire, nextFire } from '../../src/schedule/cron.js';
+import { lastFire, nextFire } from '../../src/model/cron.js';
 import { DIALECTS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 

@@ -10,7 +10,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ActionRunInput, ActionRunner } from '../../src/channels/action-runner.js';
+import type { ActionRunInput, ActionRunner } from '../../src/model/action-run.js';
 import { hmacHex } from '../../src/dialects/superannotate.js';
 import { keyFrom, keyring } from '../../src/store/seal.js';
 import { checkKeyring, sealStoredSecrets } from '../../src/store/sealed.js';

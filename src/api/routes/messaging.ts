@@ -4,12 +4,12 @@ import { Type } from '@sinclair/typebox';
 import type { Api } from '../app.js';
 import { errorResponses } from '../app.js';
 import type { Services } from '../../domain/context.js';
-import { computeDigest } from '../../domain/digest.js';
-import { AppError, notFound } from '../../domain/errors.js';
+import { computeDigest } from '../../domain/digest-stats.js';
+import { AppError, notFound } from '../../model/errors.js';
 import { decodeCursor, pageLimit, toPage } from '../../domain/paging.js';
-import { disconnect, installUrl, listChannels, refreshAll } from '../../domain/slack.js';
+import { disconnect, installUrl, listChannels, refreshAll } from '../../domain/slack-install.js';
 import { digestTrigger } from '../../schedule/digests.js';
-import { lastFire } from '../../schedule/cron.js';
+import { lastFire } from '../../model/cron.js';
 import { Id, IdParams, PageQuery, Timestamp, pageOf } from '../schemas.js';
 
 const OutboxMessage = Type.Object({

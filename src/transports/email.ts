@@ -3,7 +3,7 @@
 import nodemailer from 'nodemailer';
 import type { Store } from '../store/connect.js';
 import type { ErrorKind, SendResult } from './webhook.js';
-import type { Email } from './messages.js';
+import type { Email } from '../delivery/messages.js';
 
 export interface EmailSender {
   /** Where messages go, for the attempt log: smtp://host:port, or "outbox". */

@@ -1,7 +1,7 @@
 // Posting to Slack, the two ways real Slack users expect: an incoming-webhook URL, or a bot
 // token with chat.postMessage to a channel id. The Slack API base URL is a setting, so tests
 // point it at a local fake. Requests go through the same SSRF-guarded client as webhooks.
-import type { SlackMessage } from './messages.js';
+import type { SlackMessage } from '../delivery/messages.js';
 import type { SendResult, WebhookSender } from './webhook.js';
 
 export type SlackTarget = { via: 'webhook'; url: string } | { via: 'bot'; token: string; channel: string };

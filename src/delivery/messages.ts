@@ -1,7 +1,7 @@
 // What people read: subjects, plain text, HTML and Slack Block Kit for events, email
 // batches and digests. Pure functions; the dispatcher passes in project titles and links.
 import type { CanonicalEvent } from '../domain/events.js';
-import type { ProjectStats } from '../domain/digest.js';
+import type { ProjectStats } from '../domain/digest-stats.js';
 
 export interface ProjectRef {
   id: number;
