@@ -1,6 +1,6 @@
 // What people read: subjects, plain text, HTML and Slack Block Kit for events, email
 // batches and digests. Pure functions; the dispatcher passes in project titles and links.
-import type { CanonicalEvent } from '../domain/events.js';
+import type { CanonicalEvent } from '../model/event.js';
 import type { ProjectStats } from '../domain/digest-stats.js';
 
 export interface ProjectRef {

@@ -4,7 +4,7 @@ import type { Selectable } from 'kysely';
 import type { Db } from '../store/connect.js';
 import type { AttemptTable, DeliveryTable } from '../store/schema.js';
 import { newDelivery, signalWork } from './routing.js';
-import type { CanonicalEvent } from './events.js';
+import type { CanonicalEvent } from '../model/event.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
 import { iso, isoOrNull } from '../model/views.js';

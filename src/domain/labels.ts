@@ -12,7 +12,8 @@ import { newHash } from '../model/ids.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 import { loadTask } from './tasks.js';
 import { resolveActingUser } from './users.js';
-import { activityView, labelView, type ActivityView, type LabelView } from '../model/views.js';
+import { type ActivityView, type LabelView } from '../model/views.js';
+import { activityView, labelView } from './views.js';
 
 export interface NewLabel {
   result: unknown[];

@@ -11,7 +11,7 @@ import { newDelivery, signalWork } from './routing.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
 import { AppError } from '../model/errors.js';
-import type { CanonicalEvent, EventActor } from './events.js';
+import type { CanonicalEvent, EventActor } from '../model/event.js';
 import { uuidv7 } from '../model/ids.js';
 import type { FiredKind } from '../model/triggers.js';
 import { hashToken, loadPipeline } from './pipelines.js';

@@ -8,15 +8,10 @@ import { AppError, notFound } from '../model/errors.js';
 import { emit } from './events.js';
 import { newHash } from '../model/ids.js';
 import { decodeCursor, pageLimit, titleContains, toPage, type Page, type PageQuery } from './paging.js';
-import { projectView, stageView, type ProjectView, type StageView } from '../model/views.js';
+import { PROJECT_STATUSES, type ProjectCounters, type ProjectStatus, type ProjectView, type ProjectWithCounters, type StageKind, type StageView } from '../model/views.js';
+import { projectView, stageView } from './views.js';
 import { checkStageWebhooks, dropProjectStageWebhooks, stageWebhooks, syncStageWebhooks, type StageWebhookView } from './stage-webhooks.js';
 
-// SuperAnnotate's project statuses (seed 004: "Project status updated", NotStarted -> InProgress).
-export const PROJECT_STATUSES = ['NotStarted', 'InProgress', 'OnHold', 'Completed', 'Returned'] as const;
-export type ProjectStatus = (typeof PROJECT_STATUSES)[number];
-
-export const STAGE_KINDS = ['annotate', 'review', 'complete'] as const;
-export type StageKind = (typeof STAGE_KINDS)[number];
 
 export interface StageInput {
   kind: StageKind;
@@ -40,19 +35,6 @@ export interface ProjectPatch {
   label_config?: string | undefined;
 }
 
-/** Label Studio's project counters (seed 003), derived from rows at read time. */
-export interface ProjectCounters {
-  task_number: number;
-  finished_task_number: number;
-  total_annotations_number: number;
-  num_tasks_with_annotations: number;
-  useful_annotation_number: number;
-  ground_truth_number: number;
-  skipped_annotations_number: number;
-  total_predictions_number: number;
-}
-
-export type ProjectWithCounters = ProjectView & ProjectCounters & { workflow: { stages: StageView[] } };
 
 const DEFAULT_STAGES: StageInput[] = [{ kind: 'annotate' }, { kind: 'review' }, { kind: 'complete' }];
 const DEFAULT_TITLES: Record<StageKind, string> = { annotate: 'Annotate', review: 'Review', complete: 'Complete' };

@@ -11,7 +11,8 @@ import { AppError, notFound } from '../model/errors.js';
 import { emit } from './events.js';
 import { loadTask, stageOf, type LoadedTask } from './tasks.js';
 import { resolveActingUser } from './users.js';
-import { labelView, taskView, type LabelView, type TaskView } from '../model/views.js';
+import { type LabelView, type TaskView } from '../model/views.js';
+import { labelView, taskView } from './views.js';
 
 type LabelRef = { id: number; label_hash: string; completed_by: number };
 

@@ -5,7 +5,8 @@ import type { Ctx, Role } from './context.js';
 import { CAN, requireRole } from './access.js';
 import { AppError, notFound } from '../model/errors.js';
 import { pageLimit, decodeCursor, toPage, type Page, type PageQuery } from './paging.js';
-import { userView, type UserView } from '../model/views.js';
+import { type UserView } from '../model/views.js';
+import { userView } from './views.js';
 
 export interface NewUser {
   email: string;
