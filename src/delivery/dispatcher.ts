@@ -12,7 +12,8 @@
 import crypto from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { createWebhookSender, type SendResult, type WebhookSender } from '../transports/webhook.js';
+import { createWebhookSender, type WebhookSender } from '../transports/webhook.js';
+import { type SendResult } from '../model/send-result.js';
 import { dialect, type RenderContext } from '../dialects/index.js';
 import type { Services } from '../domain/context.js';
 import { eventFromRow } from '../domain/events.js';
@@ -22,13 +23,14 @@ import { type ProjectWithCounters } from '../model/views.js';
 import { maskHeaders, maskValue, type WebhookConfig } from '../domain/notifications.js';
 import type { ChannelTable, DeliveryTable } from '../store/schema.js';
 import type { Tx } from '../store/connect.js';
-import { claimDue, nextDueAt, releaseExpired, releaseOwn } from '../store/deliveries.js';
+import { claimDue, keepInOutbox, nextDueAt, releaseExpired, releaseOwn } from '../store/deliveries.js';
 import type { Metrics } from './metrics.js';
 import { createEmailSender, type EmailSender } from '../transports/email.js';
-import { batchEmail, describeEvent, digestEmail, digestSlack, eventSlack, type DigestInput, type Email, type ProjectRef, type SlackMessage } from './messages.js';
+import { batchEmail, describeEvent, digestEmail, digestSlack, eventSlack, type DigestInput, type ProjectRef } from './messages.js';
+import { type Email, type SlackMessage } from '../model/messages.js';
 import { projectLink } from '../model/messaging-settings.js';
 import { postSlack, slackDestination, slackRequest, type SlackTarget } from '../transports/slack.js';
-import type { DigestPayload } from '../schedule/digests.js';
+import type { DigestPayload } from '../model/digest.js';
 import type { EmailConfig, SlackConfig } from '../domain/notifications.js';
 import { decide } from './retry.js';
 import { openOrPlain, type Keyring } from '../store/seal.js';
@@ -174,7 +176,7 @@ export class Dispatcher {
     this.workerId = o.workerId ?? `w-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
     this.actionRunner = o.actionRunner;
     const d = o.svc.delivery;
-    this.email = createEmailSender({ smtpUrl: o.svc.messaging.smtpUrl, from: o.svc.messaging.emailFrom, store: o.svc.store, timeoutMs: d.timeoutMs });
+    this.email = createEmailSender({ smtpUrl: o.svc.messaging.smtpUrl, from: o.svc.messaging.emailFrom, keep: (m) => keepInOutbox(o.svc.store.db, m), timeoutMs: d.timeoutMs });
     this.sender = createWebhookSender({ policy: o.svc.targets, timeoutMs: d.timeoutMs, responseBodyLimit: d.responseBodyLimit, userAgent: USER_AGENT, proxyUrl: d.proxyUrl });
   }
 

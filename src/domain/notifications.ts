@@ -4,7 +4,7 @@
 // digest channels add a kind, not a table.
 import crypto from 'node:crypto';
 import type { Selectable } from 'kysely';
-import { literalRefusal } from '../transports/targets.js';
+import { literalRefusal } from '../model/addresses.js';
 import { signalWork } from './routing.js';
 import { dialect as dialectOf, type DialectName } from '../dialects/index.js';
 import { nextFire } from '../model/cron.js';

@@ -9,7 +9,7 @@
 // and starve healthy channels behind it. Here each channel with due work is probed through
 // the (channel_id, status, next_attempt_at) index and gives at most its free slots.
 import { sql } from 'kysely';
-import type { Store } from './connect.js';
+import type { Db, Store } from './connect.js';
 
 export interface Claimed {
   id: number;
@@ -126,4 +126,12 @@ export async function nextDueAt(store: Store, now: number): Promise<number | nul
     .where('next_attempt_at', '>', now)
     .executeTakeFirst();
   return row?.at === null || row?.at === undefined ? null : Number(row.at);
+}
+
+/** The local outbox: where email goes when no SMTP server is configured (GET /v1/outbox). */
+export async function keepInOutbox(db: Db, m: { orgId: number; deliveryId: number; to: string[]; subject: string; text: string; html: string }): Promise<void> {
+  await db
+    .insertInto('outbox')
+    .values({ org_id: m.orgId, delivery_id: m.deliveryId, recipients: JSON.stringify(m.to), subject: m.subject, text: m.text, html: m.html, created_at: Date.now() })
+    .execute();
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 import { ERROR_CATALOGUE } from '../../src/model/errors.js';
-import { parseAllowlist } from '../../src/transports/targets.js';
+import { parseAllowlist } from '../../src/model/addresses.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);

@@ -2,7 +2,7 @@
 // the operator allows them; checked on the resolved address at connect time.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllowlist, refusal, SPECIAL_V4, SPECIAL_V6, type SpecialRange } from '../../src/transports/targets.js';
+import { parseAllowlist, refusal, SPECIAL_V4, SPECIAL_V6, type SpecialRange } from '../../src/model/addresses.js';
 import { DIALECTS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';

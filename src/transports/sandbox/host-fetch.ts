@@ -3,7 +3,8 @@
 // address guard is the webhook one from transports/targets.ts: resolved addresses are checked at
 // connect time, IP literals before the request, and behind a proxy before each request.
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
-import { guardedLookup, literalRefusal, refusalByDns } from '../targets.js';
+import { guardedLookup, refusalByDns } from '../targets.js';
+import { literalRefusal } from '../../model/addresses.js';
 import type { HostFetchRequest, HostFetchResponse, SandboxSettings } from './types.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
