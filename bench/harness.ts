@@ -14,7 +14,8 @@ import { loadDeliverySettings, type DeliverySettings } from '../src/model/delive
 import { loadMessagingSettings } from '../src/model/messaging-settings.js';
 import type { Actor, Services } from '../src/domain/context.js';
 import { createOrganization } from '../src/domain/organizations.js';
-import { openStore, type DialectName, type Store } from '../src/store/connect.js';
+import { openStore, type Store } from '../src/store/connect.js';
+import { type DatabaseKind } from '../src/store/kind.js';
 import { keyFrom, keyring } from '../src/store/seal.js';
 
 /**
@@ -94,11 +95,11 @@ export async function freshPgDatabase(): Promise<{ url: string; drop(): Promise<
   };
 }
 
-export async function instance(dialect: DialectName, delivery: Partial<DeliverySettings> = {}): Promise<Instance> {
+export async function instance(kind: DatabaseKind, delivery: Partial<DeliverySettings> = {}): Promise<Instance> {
   let dir: string | null = null;
   let db: { url: string; drop(): Promise<void> } | null = null;
   let store: Store;
-  if (dialect === 'sqlite') {
+  if (kind === 'sqlite') {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelcast-bench-'));
     store = await openStore({ sqliteFile: path.join(dir, 'bench.db'), sqliteSync: (process.env.LABELCAST_SQLITE_SYNC as 'NORMAL' | 'FULL' | undefined) ?? 'FULL' });
   } else {

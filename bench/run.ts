@@ -16,7 +16,7 @@ import { command } from '../src/domain/context.js';
 import { createNotification } from '../src/domain/notifications.js';
 import { createProject, updateProject } from '../src/domain/projects.js';
 import { computeDigest } from '../src/domain/digest-stats.js';
-import type { DialectName } from '../src/store/connect.js';
+import type { DatabaseKind } from '../src/store/kind.js';
 import { BENCH_SECRET_KEY, instance, percentile, rssSampler, startReceiver, waitUntil, freshPgDatabase, PG_URL, type Instance } from './harness.js';
 
 const SMOKE = process.argv.includes('--smoke');
@@ -88,15 +88,15 @@ async function succeeded(inst: Instance): Promise<number> {
   return Number(row.n);
 }
 
-async function throughput(dialect: DialectName): Promise<{ per_s: number; rss_mib: number }> {
+async function throughput(kind: DatabaseKind): Promise<{ per_s: number; rss_mib: number }> {
   const rx = await startReceiver();
-  const inst = await instance(dialect);
+  const inst = await instance(kind);
   const project = await setupHook(inst, rx.url);
   await inst.startWorker();
   const mem = rssSampler();
   const start = performance.now();
   await produce(inst, project, N);
-  await waitUntil(async () => (await succeeded(inst)) >= N, 600_000, `${N} deliveries on ${dialect}`);
+  await waitUntil(async () => (await succeeded(inst)) >= N, 600_000, `${N} deliveries on ${kind}`);
   const perS = N / ((performance.now() - start) / 1000);
   mem.stop();
   await inst.close();
@@ -105,12 +105,12 @@ async function throughput(dialect: DialectName): Promise<{ per_s: number; rss_mi
 }
 
 // ---------------------------------------------------------------- latency
-async function latency(dialect: DialectName): Promise<Record<string, number>> {
+async function latency(kind: DatabaseKind): Promise<Record<string, number>> {
   const rate = SMOKE ? 200 : 1000;
   const seconds = SMOKE ? 3 : 30;
   const rx = await startReceiver();
   rx.recordLatency = true;
-  const inst = await instance(dialect);
+  const inst = await instance(kind);
   const project = await setupHook(inst, rx.url);
   await inst.startWorker();
   const mem = rssSampler();
@@ -311,9 +311,9 @@ async function graphile(): Promise<number> {
 }
 
 // ---------------------------------------------------------------- digest
-async function digest(dialect: DialectName): Promise<Record<string, number>> {
+async function digest(kind: DatabaseKind): Promise<Record<string, number>> {
   const rowsN = SMOKE ? 20_000 : 1_000_000;
-  const inst = await instance(dialect);
+  const inst = await instance(kind);
   const project = await command(inst.svc, inst.actor, (ctx) => createProject(ctx, { title: 'digest' }));
   const now = Date.now();
   const users = 50;
@@ -323,7 +323,7 @@ async function digest(dialect: DialectName): Promise<Record<string, number>> {
   const firstUser = inst.actor.user_id + 1;
   // Rows spread over 48 hours; half fall in the digest's 24-hour window.
   const kinds = `'label_add','label_edit','label_submit','review_accept','review_reject'`;
-  if (dialect === 'postgres') {
+  if (kind === 'postgres') {
     await sql`insert into activity (org_id, project_id, task_id, label_id, user_id, subject_user_id, kind, duration_ms, comment, occurred_at)
       select ${inst.actor.org_id}, ${project.id}, g % 1000, g, ${firstUser} + (g % ${users}), ${firstUser} + ((g / 7) % ${users}),
              (array[${sql.raw(kinds)}])[1 + g % 5], (g % 5000), null, ${now}::bigint - (g % 172800) * 1000
@@ -336,7 +336,7 @@ async function digest(dialect: DialectName): Promise<Record<string, number>> {
              (x % 5000), null, ${now} - (x % 172800) * 1000
       from g`.execute(inst.store.db);
   }
-  if (dialect === 'postgres') await sql`analyze activity`.execute(inst.store.db);
+  if (kind === 'postgres') await sql`analyze activity`.execute(inst.store.db);
   const start = performance.now();
   const d = await computeDigest(inst.store.db, inst.actor.org_id, 'all', now - 24 * 3600_000, now);
   const seconds = (performance.now() - start) / 1000;

@@ -84,7 +84,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
     throw err;
   }
   if (sealedNow > 0) out(`Labelcast: sealed ${sealedNow} secret value(s) stored in plaintext by an earlier version.`);
-  if (!config.secretKey && store.dialect === 'postgres') {
+  if (!config.secretKey && store.kind === 'postgres') {
     out(`Labelcast: secrets are sealed with the key file ${config.dataDir}/labelcast.key; every other process on this database needs the same key: set LABELCAST_SECRET_KEY (docs/security.md).`);
   }
   const created = await bootstrap(store, { adminKey: config.adminKey, adminEmail: config.adminEmail });
@@ -132,7 +132,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
   }
 
   const url = await app.listen({ port: config.port, host: config.host });
-  out(`Labelcast (${config.role}) listening on ${url} (${store.dialect}${store.dialect === 'sqlite' ? ': ' + sqliteFile(config) : ''}); API docs at ${url}/docs`);
+  out(`Labelcast (${config.role}) listening on ${url} (${store.kind}${store.kind === 'sqlite' ? ': ' + sqliteFile(config) : ''}); API docs at ${url}/docs`);
   return {
     app,
     store,

@@ -182,7 +182,7 @@ export class Dispatcher {
 
   async start(): Promise<void> {
     const store = this.svc.store;
-    if (store.dialect === 'sqlite') {
+    if (store.kind === 'sqlite') {
       // One process owns a SQLite file, so any lease still open is from a process that is
       // gone (killed mid-delivery): those deliveries are due again now.
       const n = await releaseExpired(store, Date.now(), { all: true });
@@ -235,7 +235,7 @@ export class Dispatcher {
       this.woken = false;
       try {
         const now = Date.now();
-        if (this.svc.store.dialect === 'postgres' && now - this.lastReclaim >= d.pollMs) {
+        if (this.svc.store.kind === 'postgres' && now - this.lastReclaim >= d.pollMs) {
           this.lastReclaim = now;
           const n = await releaseExpired(this.svc.store, now);
           if (n > 0) this.log.warn({ released: n }, 'released expired leases of a worker that stopped answering');

@@ -30,7 +30,7 @@ export interface ClaimOptions {
 
 export async function claimDue(store: Store, o: ClaimOptions): Promise<Claimed[]> {
   if (o.budget <= 0) return [];
-  const pg = store.dialect === 'postgres';
+  const pg = store.kind === 'postgres';
   return store.tx(async (trx) => {
     const lock = pg ? sql`for no key update of c skip locked` : sql``;
     const channels = await sql<{ id: number; max_in_flight: number; in_flight: number; min_interval_ms: number }>`

@@ -8,7 +8,8 @@ import { loadDeliverySettings, type DeliverySettings } from '../../src/model/del
 import type { Services } from '../../src/domain/context.js';
 import { loadMessagingSettings, type MessagingSettings } from '../../src/model/messaging-settings.js';
 import { createOrganization } from '../../src/domain/organizations.js';
-import type { DialectName, Store } from '../../src/store/connect.js';
+import type { Store } from '../../src/store/connect.js';
+import type { DatabaseKind } from '../../src/store/kind.js';
 import { openTestStore, testKeyring } from './stores.js';
 import type { Keyring } from '../../src/store/seal.js';
 import type { ActionRunner } from '../../src/model/action-run.js';
@@ -64,8 +65,8 @@ export function testDelivery(overrides: Partial<DeliverySettings> = {}): Deliver
   return { ...loadDeliverySettings({}), schedule: [0, 50, 100], jitter: 0, timeoutMs: 2000, pollMs: 200, ...overrides };
 }
 
-export async function setupApi(dialect: DialectName, opts: SetupOptions = {}): Promise<TestApi> {
-  const ts = await openTestStore(dialect, opts.busyTimeoutMs ? { busyTimeoutMs: opts.busyTimeoutMs } : {});
+export async function setupApi(kind: DatabaseKind, opts: SetupOptions = {}): Promise<TestApi> {
+  const ts = await openTestStore(kind, opts.busyTimeoutMs ? { busyTimeoutMs: opts.busyTimeoutMs } : {});
   const store = ts.store;
   const orgA = await createOrganization(store, { name: 'Org A', admin_email: 'admin@a.test' });
   const orgB = await createOrganization(store, { name: 'Org B', admin_email: 'admin@b.test' });
