@@ -1,7 +1,8 @@
 // Wires one process: open the store, migrate, bootstrap the first organization, then run
 // the roles asked for: the HTTP API (api), the dispatcher and retention (worker), or both
 // (all, the default: one process on an embedded SQLite file serves a team).
-import { buildApp, type Api } from './api/app.js';
+import { buildApp } from './api/app.js';
+import type { Api } from './api/http.js';
 import { sqliteFile, type Config } from './config.js';
 import type { Services } from './domain/context.js';
 import { bootstrap } from './domain/organizations.js';

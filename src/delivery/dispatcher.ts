@@ -18,7 +18,7 @@ import { dialect, type RenderContext } from '../dialects/index.js';
 import type { Services } from '../domain/context.js';
 import { eventFromRow } from '../domain/events.js';
 import { type CanonicalEvent } from '../model/event.js';
-import { getProject } from '../domain/projects.js';
+import { getProject } from '../domain/project-reads.js';
 import { type ProjectWithCounters } from '../model/views.js';
 import { maskHeaders, maskValue, type WebhookConfig } from '../domain/notifications.js';
 import type { ChannelTable, DeliveryTable } from '../store/schema.js';

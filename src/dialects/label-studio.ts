@@ -2,7 +2,6 @@
 // {"action": NAME, <entity>, "project": {…}}: the entity serialized as Label Studio's API
 // does, and the project with its counters. A webhook with send_payload=false sends only
 // {"action": NAME}.
-import type { CanonicalEvent } from '../model/event.js';
 import type { ProjectWithCounters } from '../model/views.js';
 import type { LabelView, TaskView } from '../model/views.js';
 import { PROJECT_STATE_KEY, type Dialect, type RenderInput, type Rendered } from './dialect.js';

@@ -10,7 +10,7 @@ import { dialect } from '../dialects/index.js';
 import { DIALECTS_WITH_PROJECT_STATE, PROJECT_STATE_KEY } from '../dialects/dialect.js';
 
 export { PROJECT_STATE_KEY };
-import { getProject } from './projects.js';
+import { getProject } from './project-reads.js';
 import { eventTriggerMatches } from '../model/triggers.js';
 
 export interface RoutableEvent {

@@ -10,7 +10,7 @@ import { notFound } from '../model/errors.js';
 import { emit } from './events.js';
 import { newHash } from '../model/ids.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
-import { loadStages, projectSnapshot } from './projects.js';
+import { loadStages, projectSnapshot } from './project-reads.js';
 import { type StageKind } from '../model/views.js';
 import { type TaskView } from '../model/views.js';
 import { taskView } from './views.js';

@@ -10,7 +10,7 @@ import type {
   TaskTable,
   UserTable,
 } from '../store/schema.js';
-import { iso, isoOrNull, type ActivityView, type LabelView, type ProjectView, type StageView, type TaskView, type UserView } from '../model/views.js';
+import { iso, type ActivityView, type LabelView, type ProjectView, type StageView, type TaskView, type UserView } from '../model/views.js';
 export function projectView(p: Selectable<ProjectTable>): ProjectView {
   return {
     id: p.id,

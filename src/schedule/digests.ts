@@ -7,7 +7,7 @@ import type { Selectable } from 'kysely';
 import type { Store } from '../store/connect.js';
 import type { ChannelTable, NotificationTable } from '../store/schema.js';
 import { computeDigest } from '../domain/digest-stats.js';
-import type { Digest, DigestPayload } from '../model/digest.js';
+import type { DigestPayload } from '../model/digest.js';
 import { dialect } from '../dialects/index.js';
 import { newDelivery } from '../domain/routing.js';
 import type { DigestTrigger, Trigger, WebhookConfig } from '../domain/notifications.js';

@@ -1,5 +1,6 @@
 // An API instance on a test store with two organizations, for app.inject() tests.
-import { buildApp, type Api } from '../../src/api/app.js';
+import { buildApp } from '../../src/api/app.js';
+import type { Api } from '../../src/api/http.js';
 import type { TargetPolicy } from '../../src/model/addresses.js';
 import { Dispatcher } from '../../src/delivery/dispatcher.js';
 import { Scheduler } from '../../src/schedule/scheduler.js';

@@ -1,8 +1,8 @@
 // /v1/outbox (emails kept locally when no SMTP is set), /v1/notifications/:id/digest (a
 // digest preview computed now), and /v1/slack (connecting workspaces).
 import { Type } from '@sinclair/typebox';
-import type { Api } from '../app.js';
-import { errorResponses } from '../app.js';
+import type { Api } from '../http.js';
+import { errorResponses } from '../http.js';
 import type { Services } from '../../domain/context.js';
 import { computeDigest } from '../../domain/digest-stats.js';
 import { AppError, notFound } from '../../model/errors.js';
