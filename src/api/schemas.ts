@@ -7,6 +7,7 @@ import { MAX_LIMIT } from '../domain/paging.js';
 import { PROJECT_STATUSES, STAGE_KINDS } from '../model/views.js';
 import { MAX_IMPORT } from '../domain/tasks.js';
 import { LS_ACTIONS } from '../dialects/label-studio.js';
+import { DELIVERY_STATUSES } from '../store/delivery-states.js';
 
 const strict = { additionalProperties: false } as const;
 /** A string enum; rendered as {type: string, enum: [...]} in OpenAPI and error messages. */
@@ -385,7 +386,7 @@ const notificationFields = {
 export const Notification = Type.Object({ ...notificationFields, channels: Type.Array(Channel) });
 export const CreatedNotification = Type.Object({ ...notificationFields, channels: Type.Array(ChannelWithSecret) });
 
-export const DeliveryStatus = literalUnion(['pending', 'sending', 'succeeded', 'failed', 'cancelled'] as const);
+export const DeliveryStatus = literalUnion(DELIVERY_STATUSES);
 export const Delivery = Type.Object({
   id: Id,
   notification: Id,
