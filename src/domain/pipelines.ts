@@ -19,18 +19,12 @@ import { iso } from '../model/views.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 import { nextFire } from '../model/cron.js';
 import { emailRefusal, firedKind } from '../model/triggers.js';
-import {
-  createNotification,
-  removeChannel,
-  deleteNotification,
-  insertChannel,
-  insertPlainChannel,
-  loadChannel,
-  updateChannel,
-  updateNotification,
-  type Trigger,
-  type WebhookConfig,
-} from './notifications.js';
+import { createNotification, deleteNotification, updateNotification } from './notifications.js';
+import { loadChannel } from './notification-rows.js';
+import { insertChannel, insertPlainChannel } from './channel-create.js';
+import { type WebhookConfig } from '../model/channel-config.js';
+import { type Trigger } from '../model/triggers.js';
+import { removeChannel, updateChannel } from './channels.js';
 
 // Seed 004: custom actions run at most 32 at once and live 3 hours from pending.
 export const ACTION_CONCURRENCY = 32;
