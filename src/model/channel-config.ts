@@ -58,6 +58,16 @@ export interface EmailConfig {
   recipients: string[];
 }
 
+/** A custom action's channel config: everything a run needs but the secret values. */
+export interface ActionConfig {
+  language: 'javascript' | 'python';
+  code: string;
+  args: Record<string, unknown>;
+  secret: string | null;
+  limits: { memory_mb: number; cpu_ms: number; wall_ms: number };
+  ttl_ms: number;
+}
+
 export type SlackConfig =
   | { via: 'webhook'; url: string }
   | { via: 'bot'; connection_id: number; channel_id: string; channel_name: string; team_name: string };
