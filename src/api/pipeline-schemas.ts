@@ -6,9 +6,7 @@ import { ANNOTATION_STATUS_CHANGED, FIRED_KINDS } from '../model/triggers.js';
 import { RUN_STATUSES } from '../domain/action-runs.js';
 import { Id, PageQuery, Timestamp } from './schemas.js';
 
-const strict = { additionalProperties: false } as const;
-const literalUnion = <T extends readonly string[]>(values: T, description?: string) =>
-  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
+import { literalUnion, strict } from '../model/json-schema.js';
 
 const Values = Type.Array(Type.String({ maxLength: 100 }), { minItems: 1, maxItems: 20 });
 

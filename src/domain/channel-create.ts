@@ -6,7 +6,8 @@ import type { Ctx } from './context.js';
 import { seal } from '../store/seal.js';
 import { sealConfig } from '../store/sealed.js';
 import { AppError } from '../model/errors.js';
-import { checkHeaders, checkRecipients, type ChannelInput, type EmailConfig, type SlackConfig, type SlackInput, type WebhookConfig, type WebhookInput } from '../model/channel-config.js';
+import { checkHeaders, checkRecipients, type EmailConfig, type SlackConfig, type WebhookConfig } from '../model/channel-config.js';
+import type { ChannelInput, SlackChannelInput, WebhookChannelInput } from '../model/channel-inputs.js';
 import { secretFor } from '../model/webhook-secrets.js';
 import type { Trigger } from '../model/triggers.js';
 import { checkDialectTriggers, checkUrl } from './channel-checks.js';
@@ -29,7 +30,7 @@ export async function insertChannel(ctx: Ctx, notificationId: number, input: Cha
   return insertWebhook(ctx, notificationId, input, await channelTriggers(ctx, notificationId, triggers));
 }
 
-async function slackConfig(ctx: Ctx, input: SlackInput): Promise<SlackConfig> {
+async function slackConfig(ctx: Ctx, input: SlackChannelInput): Promise<SlackConfig> {
   if ((input.webhook_url === undefined) === (input.channel === undefined)) {
     throw new AppError('validation_failed', 'A Slack channel needs either webhook_url (an incoming webhook) or channel (a channel id of a workspace you connected), not both.');
   }
@@ -76,7 +77,7 @@ export async function insertPlainChannel(ctx: Ctx, notificationId: number, kind:
   return channelView(row, ctx.svc.ring);
 }
 
-async function insertWebhook(ctx: Ctx, notificationId: number, input: WebhookInput, triggers: Trigger[]): Promise<WithSecret<ChannelView>> {
+async function insertWebhook(ctx: Ctx, notificationId: number, input: WebhookChannelInput, triggers: Trigger[]): Promise<WithSecret<ChannelView>> {
   const url = checkUrl(ctx, input.url);
   const headers = checkHeaders(input.headers ?? {});
   const d = input.dialect ?? 'standard';

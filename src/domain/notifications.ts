@@ -3,7 +3,8 @@
 // kind-specific settings in `config` (model/channel-config.ts) so email, Slack and digest
 // channels add a kind, not a table. This module is the notification commands; the rest of the
 // feature is split by concern:
-//   model/channel-config.ts      channel inputs, stored configs, header and recipient checks
+//   model/channel-inputs.ts      channel request schemas and the input types derived from them
+//   model/channel-config.ts      stored channel configs, header and recipient checks
 //   model/triggers.ts            the Trigger type; model/trigger-checks.ts checks them
 //   model/header-masking.ts      masking credential-like header values
 //   model/webhook-secrets.ts     generating and checking signing secrets
@@ -15,7 +16,8 @@ import type { Keyring } from '../store/seal.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
 import { AppError, notFound } from '../model/errors.js';
-import type { ChannelInput, WebhookConfig } from '../model/channel-config.js';
+import type { WebhookConfig } from '../model/channel-config.js';
+import type { ChannelInput } from '../model/channel-inputs.js';
 import type { Trigger } from '../model/triggers.js';
 import { checkTriggers } from '../model/trigger-checks.js';
 import { decodeCursor, pageLimit, titleContains, toPage, type Page, type PageQuery } from './paging.js';

@@ -1,49 +1,9 @@
-// A notification's channels: what a user sends to create or change one (the inputs), what a
-// channel row keeps in `config` per kind, and the pure checks on headers and recipients.
+// A notification's channels: what a channel row keeps in `config` per kind, and the pure
+// checks on headers and recipients. What a user sends is model/channel-inputs.ts.
 // The checks that need the organization or the network (URL targets, Slack channels,
 // dialect support) are in domain/channel-checks.ts.
 import { AppError } from './errors.js';
 import type { DialectName } from './dialect-names.js';
-
-export interface WebhookInput {
-  type: 'webhook';
-  url: string;
-  dialect?: DialectName | undefined;
-  /** true: generate one; a string: use it; absent or false: unsigned. */
-  secret?: boolean | string | undefined;
-  headers?: Record<string, string> | undefined;
-  active?: boolean | undefined;
-  max_in_flight?: number | undefined;
-  disable_after_failures?: number | null | undefined;
-  /** label-studio: false sends only {"action": …}. */
-  send_payload?: boolean | undefined;
-}
-
-export interface EmailInput {
-  type: 'email';
-  recipients: string[];
-  active?: boolean | undefined;
-}
-
-export interface SlackInput {
-  type: 'slack';
-  /** An incoming-webhook URL, or ... */
-  webhook_url?: string | undefined;
-  /** ... a channel id of a workspace the user connected (GET /v1/slack/channels). */
-  channel?: string | undefined;
-  active?: boolean | undefined;
-}
-
-export type ChannelInput = WebhookInput | EmailInput | SlackInput;
-
-export interface ChannelPatch {
-  url?: string | undefined;
-  headers?: Record<string, string> | undefined;
-  active?: boolean | undefined;
-  max_in_flight?: number | undefined;
-  disable_after_failures?: number | null | undefined;
-  send_payload?: boolean | undefined;
-}
 
 // --- the stored config of each kind
 
