@@ -9,13 +9,13 @@ import { MAX_IMPORT } from '../domain/tasks.js';
 import { LS_ACTIONS } from '../dialects/label-studio.js';
 import { DELIVERY_STATUSES } from '../store/delivery-states.js';
 
-import { literalUnion, strict } from '../model/json-schema.js';
+import { Id, literalUnion, strict } from '../model/json-schema.js';
 import { ChannelInput, ChannelPatch, EmailChannelInput, HeaderMap, SlackChannelInput, WebhookChannelInput } from '../model/channel-inputs.js';
 
 // The channel request schemas live with the domain's channel input types (model/channel-inputs.ts).
 export { ChannelInput, ChannelPatch, EmailChannelInput, SlackChannelInput, WebhookChannelInput };
 
-export const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Integer id' });
+export { Id };
 export const IdParams = Type.Object({ id: Id }, strict);
 export const Timestamp = Type.String({ format: 'date-time' });
 export const Json = Type.Unknown();

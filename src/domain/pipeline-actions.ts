@@ -10,6 +10,7 @@ import { AppError, notFound } from '../model/errors.js';
 import type { ActionConfig } from '../model/channel-config.js';
 import { checkEmailTrigger } from '../model/trigger-checks.js';
 import type { Trigger } from '../model/triggers.js';
+import type { ActionInput, ActionPatch } from '../model/pipeline-inputs.js';
 import { insertChannel, insertPlainChannel } from './channel-create.js';
 import { removeChannel, updateChannel } from './channels.js';
 import { loadChannel } from './notification-rows.js';
@@ -19,28 +20,6 @@ import { actionView, loadPipeline, type ActionView } from './pipeline-views.js';
 export const ACTION_CONCURRENCY = 32;
 export const ACTION_TTL_MS = 3 * 3600 * 1000;
 export const ACTION_LIMIT_DEFAULTS = { memory_mb: 128, cpu_ms: 60_000, wall_ms: 300_000 } as const;
-
-export interface Limits {
-  memory_mb?: number | undefined;
-  cpu_ms?: number | undefined;
-  wall_ms?: number | undefined;
-}
-
-export type ActionInput =
-  | { type: 'send_webhook'; request_url: string; secret?: string | undefined; is_active?: boolean | undefined }
-  | { type: 'send_email'; recipients: string[]; is_active?: boolean | undefined }
-  | {
-      type: 'custom_action';
-      language: 'javascript' | 'python';
-      code: string;
-      /** Added to the event object the handler receives (seed 004 "Event Object Customization"). */
-      args?: Record<string, unknown> | undefined;
-      /** The name of a secret set (action_secrets) mounted into each run. */
-      secret?: string | null | undefined;
-      limits?: Limits | undefined;
-      ttl_s?: number | undefined;
-      is_active?: boolean | undefined;
-    };
 
 /** Seed 004: "Emails can only be sent to existing team members." */
 async function checkMembers(ctx: Ctx, recipients: string[]): Promise<string[]> {
@@ -116,17 +95,6 @@ export async function loadAction(db: Db, orgId: number, id: number) {
 
 export async function getAction(db: Db, orgId: number, id: number): Promise<ActionView> {
   return actionView(await loadAction(db, orgId, id));
-}
-
-export interface ActionPatch {
-  is_active?: boolean | undefined;
-  request_url?: string | undefined;
-  recipients?: string[] | undefined;
-  code?: string | undefined;
-  args?: Record<string, unknown> | undefined;
-  secret?: string | null | undefined;
-  limits?: Limits | undefined;
-  ttl_s?: number | undefined;
 }
 
 export async function updateAction(ctx: Ctx, id: number, patch: ActionPatch): Promise<ActionView> {

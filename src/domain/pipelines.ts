@@ -12,26 +12,15 @@ import type { Db } from '../store/connect.js';
 import type { Ctx } from './context.js';
 import { AppError } from '../model/errors.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
-import { firedKind, type EventTrigger } from '../model/triggers.js';
+import { firedKind } from '../model/triggers.js';
 import { checkEmailTrigger, checkPipelineTrigger } from '../model/trigger-checks.js';
 import { createNotification, deleteNotification, updateNotification } from './notifications.js';
-import { insertAction, type ActionInput } from './pipeline-actions.js';
+import { insertAction } from './pipeline-actions.js';
+import type { NewPipeline, PipelinePatch } from '../model/pipeline-inputs.js';
 import { loadPipeline, pipelineView, viewOf, type PipelineView } from './pipeline-views.js';
 
 // Moved: importable from here until src/delivery/ imports it from model/channel-config.ts.
 export type { ActionConfig } from '../model/channel-config.js';
-
-/** A pipeline's trigger as the API takes it (the stored form: checkPipelineTrigger). */
-export type PipelineTriggerInput = EventTrigger;
-
-export interface PipelineInput {
-  name: string;
-  project?: number | null | undefined;
-  trigger: PipelineTriggerInput;
-  action?: ActionInput | undefined;
-  actions?: ActionInput[] | undefined;
-  is_active?: boolean | undefined;
-}
 
 export function newHookToken(): string {
   return 'lch_' + crypto.randomBytes(24).toString('base64url');
@@ -39,7 +28,7 @@ export function newHookToken(): string {
 
 export const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
 
-export async function createPipeline(ctx: Ctx, input: PipelineInput): Promise<PipelineView & { hook_token?: string }> {
+export async function createPipeline(ctx: Ctx, input: NewPipeline): Promise<PipelineView & { hook_token?: string }> {
   const actions = [...(input.action ? [input.action] : []), ...(input.actions ?? [])];
   if (actions.length === 0) throw new AppError('validation_failed', 'A pipeline needs at least one action: action or actions.');
   if (actions.length > 10) throw new AppError('validation_failed', 'A pipeline has at most 10 actions.');
@@ -70,13 +59,6 @@ export async function listPipelines(db: Db, publicUrl: string, orgId: number, q:
   const channels = ids.length ? await db.selectFrom('channels').selectAll().where('notification_id', 'in', ids).execute() : [];
   const hooks = ids.length ? await db.selectFrom('pipeline_hooks').select(['notification_id', 'prefix']).where('notification_id', 'in', ids).execute() : [];
   return toPage(rows, limit, (n) => pipelineView(n, channels, hooks.find((h) => h.notification_id === n.id), publicUrl));
-}
-
-export interface PipelinePatch {
-  name?: string | undefined;
-  project?: number | null | undefined;
-  trigger?: PipelineTriggerInput | undefined;
-  is_active?: boolean | undefined;
 }
 
 /**
