@@ -1,5 +1,6 @@
-// SuperAnnotate's pipeline triggers (issue 13, seed 004), as notification triggers. Pure:
-// no I/O, no imports above the model, so routing, the scheduler and the API share it.
+// Triggers: which events a notification (or a SuperAnnotate pipeline, issue 13, seed 004)
+// runs on. Pure: no I/O, no imports above the model, so routing, the scheduler and the API
+// share it. Checking a user's triggers is model/trigger-checks.ts.
 //
 // Kinds:
 // - entity events: a canonical event type ('project.status_changed', 'task.created', ...);
