@@ -48,27 +48,45 @@ async function slackConfig(ctx: Ctx, input: SlackChannelInput): Promise<SlackCon
   return { via: 'bot', connection_id: ch.connection_id, channel_id: ch.channel_id, channel_name: ch.name, team_name: ch.team_name };
 }
 
+/** A new channel's row: healthy, with its config sealed at rest and no previous secret. */
+function newChannel(
+  ctx: Ctx,
+  notificationId: number,
+  kind: string,
+  config: object,
+  f: { secret: string | null; active: boolean | undefined; max_in_flight: number; disable_after_failures: number | null },
+) {
+  return {
+    org_id: ctx.actor.org_id,
+    notification_id: notificationId,
+    kind,
+    config: sealConfig(ctx.svc.ring, kind, config),
+    secret: f.secret,
+    previous_secret: null,
+    previous_secret_until: null,
+    active: f.active === false ? 0 : 1,
+    max_in_flight: f.max_in_flight,
+    disable_after_failures: f.disable_after_failures,
+    failure_streak: 0,
+    first_failure_at: null,
+    disabled_at: null,
+    disabled_reason: null,
+    created_at: ctx.now,
+    updated_at: ctx.now,
+  };
+}
+
 /** A channel without a signing secret: email, Slack, or a pipeline's custom action. */
 export async function insertPlainChannel(ctx: Ctx, notificationId: number, kind: 'email' | 'slack' | 'action', config: object, active: boolean | undefined, minIntervalMs: number, maxInFlight?: number): Promise<ChannelView> {
   const row = await ctx.trx
     .insertInto('channels')
     .values({
-      org_id: ctx.actor.org_id,
-      notification_id: notificationId,
-      kind,
-      config: sealConfig(ctx.svc.ring, kind, config),
-      secret: null,
-      previous_secret: null,
-      previous_secret_until: null,
-      active: active === false ? 0 : 1,
-      max_in_flight: maxInFlight ?? (kind === 'slack' ? 1 : ctx.svc.delivery.maxInFlight),
-      disable_after_failures: null,
-      failure_streak: 0,
-      first_failure_at: null,
-      disabled_at: null,
-      disabled_reason: null,
-      created_at: ctx.now,
-      updated_at: ctx.now,
+      ...newChannel(ctx, notificationId, kind, config, {
+        secret: null,
+        active,
+        max_in_flight: maxInFlight ?? (kind === 'slack' ? 1 : ctx.svc.delivery.maxInFlight),
+        disable_after_failures: null,
+      }),
       min_interval_ms: minIntervalMs,
       last_sent_at: null,
     })
@@ -87,24 +105,14 @@ async function insertWebhook(ctx: Ctx, notificationId: number, input: WebhookCha
   const config: WebhookConfig = { url, dialect: d, headers, ...(input.send_payload === false ? { send_payload: false } : {}) };
   const row = await ctx.trx
     .insertInto('channels')
-    .values({
-      org_id: ctx.actor.org_id,
-      notification_id: notificationId,
-      kind: input.type,
-      config: sealConfig(ctx.svc.ring, input.type, config),
-      secret: secret === null ? null : seal(ctx.svc.ring, secret),
-      previous_secret: null,
-      previous_secret_until: null,
-      active: input.active === false ? 0 : 1,
-      max_in_flight: input.max_in_flight ?? ctx.svc.delivery.maxInFlight,
-      disable_after_failures: input.disable_after_failures ?? null,
-      failure_streak: 0,
-      first_failure_at: null,
-      disabled_at: null,
-      disabled_reason: null,
-      created_at: ctx.now,
-      updated_at: ctx.now,
-    })
+    .values(
+      newChannel(ctx, notificationId, input.type, config, {
+        secret: secret === null ? null : seal(ctx.svc.ring, secret),
+        active: input.active,
+        max_in_flight: input.max_in_flight ?? ctx.svc.delivery.maxInFlight,
+        disable_after_failures: input.disable_after_failures ?? null,
+      }),
+    )
     .returningAll()
     .executeTakeFirstOrThrow();
   const view: WithSecret<ChannelView> = channelView(row, ctx.svc.ring);
