@@ -1,7 +1,9 @@
 // Loading a notification's and a channel's rows within the caller's organization (a missing
-// or foreign one is a 404), and cancelling the pending work of channels being removed.
+// or foreign one is a 404), and cancelling the pending work of channels being removed
+// (the queue's cancel transition, store/queue/cancel.ts).
 import type { Db } from '../store/connect.js';
 import type { Ctx } from './context.js';
+import { cancelForChannels } from '../store/queue/cancel.js';
 import { notFound } from '../model/errors.js';
 
 export async function loadNotification(db: Db, orgId: number, id: number) {
@@ -23,11 +25,5 @@ export async function loadChannel(db: Db, orgId: number, id: number) {
 
 /** Pending work of removed channels is cancelled, not left unclaimable; history stays. */
 export async function cancelPending(ctx: Ctx, channelIds: number[]): Promise<void> {
-  if (channelIds.length === 0) return;
-  await ctx.trx
-    .updateTable('deliveries')
-    .set({ status: 'cancelled', last_error: 'channel deleted', lease_until: null, updated_at: ctx.now, completed_at: ctx.now })
-    .where('channel_id', 'in', channelIds)
-    .where('status', 'in', ['pending', 'sending'])
-    .execute();
+  await cancelForChannels(ctx.trx, channelIds, ctx.now);
 }
