@@ -12,7 +12,7 @@ import { AppError, notFound } from '../model/errors.js';
 import { uuidv7 } from '../model/ids.js';
 import { recoverFailed, resendOne } from '../store/queue/resend.js';
 import type { DeliveryStatus } from '../store/delivery-states.js';
-import { loadChannel } from './notifications.js';
+import { loadChannel } from './notification-rows.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 
 

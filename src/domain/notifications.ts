@@ -26,10 +26,6 @@ import { insertChannel } from './channel-create.js';
 import { cancelPending, channelsOf, loadNotification } from './notification-rows.js';
 import { notificationView, type ChannelView, type NotificationView, type Scope, type WithSecret } from './notification-views.js';
 
-// Moved: importable from here until src/delivery/ imports them from model/ (one line each).
-export { maskHeaders, maskValue } from '../model/header-masking.js';
-export type { EmailConfig, SlackConfig, WebhookConfig } from '../model/channel-config.js';
-export { loadChannel } from './notification-rows.js';
 
 export interface NewNotification {
   title: string;

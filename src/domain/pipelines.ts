@@ -19,8 +19,6 @@ import { insertAction } from './pipeline-actions.js';
 import type { NewPipeline, PipelinePatch } from '../model/pipeline-inputs.js';
 import { loadPipeline, pipelineView, viewOf, type PipelineView } from './pipeline-views.js';
 
-// Moved: importable from here until src/delivery/ imports it from model/channel-config.ts.
-export type { ActionConfig } from '../model/channel-config.js';
 
 export function newHookToken(): string {
   return 'lch_' + crypto.randomBytes(24).toString('base64url');
