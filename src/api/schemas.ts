@@ -272,13 +272,14 @@ export const Trigger = Type.Union([
 export const Channel = Type.Object({
   id: Id,
   notification: Id,
-  type: Type.String({ description: 'webhook, email or slack' }),
+  type: Type.String({ description: 'webhook, email, slack or action' }),
   url: Type.Optional(Type.String()),
   dialect: Type.Optional(Type.String()),
   headers: Type.Optional(Type.Record(Type.String(), Type.String())),
   send_payload: Type.Optional(Type.Boolean()),
   signed: Type.Optional(Type.Boolean()),
   recipients: Type.Optional(Type.Array(Type.String())),
+  action: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'A custom action (its language, code, limits, arguments and mounted secret set name; never secret values)' })),
   slack: Type.Optional(Type.Object({ via: Type.String(), channel: Type.Union([Type.String(), Type.Null()]), channel_name: Type.Union([Type.String(), Type.Null()]), team: Type.Union([Type.String(), Type.Null()]) })),
   active: Type.Boolean(),
   max_in_flight: Type.Integer(),
@@ -323,7 +324,14 @@ const notificationFields = {
   triggers: Type.Array(
     Type.Union([
       Type.String(),
-      Type.Object({ event: Type.String(), from: Type.Optional(Type.Array(Type.String())), to: Type.Optional(Type.Array(Type.String())) }),
+      Type.Object({
+        event: Type.String(),
+        from: Type.Optional(Type.Array(Type.String())),
+        to: Type.Optional(Type.Array(Type.String())),
+        // A periodic pipeline's schedule (seed 004).
+        cron: Type.Optional(Type.String()),
+        tz: Type.Optional(Type.String()),
+      }),
       Type.Object({ digest: Type.Object({ cron: Type.Optional(Type.String()), tz: Type.Optional(Type.String()), window_hours: Type.Optional(Type.Integer()), send_empty: Type.Optional(Type.Boolean()) }) }),
     ]),
   ),

@@ -169,6 +169,11 @@ describe.each(KINDS)('pipelines on %s', (kind) => {
     expect((await api.call('POST', '/v1/pipelines', { body: { name: 'x', trigger: { event: 'periodic', cron: '0 * * * *', tz: 'Mars/Olympus' }, action: { type: 'send_webhook', request_url: `${rx.url}/x` } } })).status).toBe(400);
     const pl = await pipeline({ name: 'hourly', trigger: { event: 'periodic', cron: '30 * * * *', tz: 'Asia/Kolkata' }, action: { type: 'send_webhook', request_url: `${rx.url}/periodic` } });
     expect(pl.trigger).toEqual({ event: 'periodic', cron: '30 * * * *', tz: 'Asia/Kolkata' });
+    // The same pipeline seen as the notification it is keeps its schedule (the response
+    // schema once dropped cron and tz, so it read as an unscheduled 'periodic').
+    const asNotification = await api.call('GET', `/v1/notifications/${pl.id}`);
+    expect(asNotification.status).toBe(200);
+    expect(asNotification.body.triggers).toEqual([{ event: 'periodic', cron: '30 * * * *', tz: 'Asia/Kolkata' }]);
     // Minute 30 in Kolkata (UTC+05:30) is minute 0 UTC: the next full UTC hour.
     const run = Math.ceil((Date.now() + 1) / 3_600_000) * 3_600_000;
     const s1 = new Scheduler(api.svc, api.app.log);
@@ -217,6 +222,10 @@ describe.each(KINDS)('pipelines on %s', (kind) => {
     const pl = await pipeline({ name: 'act', project: p.id, trigger: { event: 'project.status_changed' }, action: { type: 'custom_action', language: 'javascript', code, args: { dataset: 'v2' }, secret: 'sa-sdk' } });
     expect(pl.action).toMatchObject({ type: 'custom_action', language: 'javascript', args: { dataset: 'v2' }, secret: 'sa-sdk', ttl_s: 10800, limits: { memory_mb: 128 } });
     expect(pl.action.channel).toBe(pl.action.id);
+    // As a notification's channel, the action shows what it runs (never the secret's values).
+    const channel = (await api.call('GET', `/v1/notifications/${pl.id}`)).body.channels[0];
+    expect(channel).toMatchObject({ type: 'action', action: { language: 'javascript', code, args: { dataset: 'v2' }, secret: 'sa-sdk' } });
+    expect(JSON.stringify(channel)).not.toContain('tok-12345-secret');
     await api.call('PATCH', `/v1/projects/${p.id}`, { body: { status: 'InProgress' } });
     const runs = await waitFor(async () => {
       const r = (await api.call('GET', `/v1/actions/${pl.action.id}/runs`)).body.data;
