@@ -8,7 +8,7 @@ import type { Services } from '../domain/context.js';
 import { type SlackConfig } from '../model/channel-config.js';
 import { maskHeaders } from '../model/header-masking.js';
 import type { Tx } from '../store/connect.js';
-import { endDelivery, finishLeased, holdChannel, insertAttempts, loadHealth, saveHealth, slackChannelsOf, type Finish } from '../store/queue/complete.js';
+import { endDelivery, finishLeasedAll, holdChannel, insertAttempts, loadHealth, saveHealth, slackChannelsOf, type Finish } from '../store/queue/complete.js';
 import { openConfig } from '../store/sealed.js';
 import { slackDestination } from '../transports/slack.js';
 import type { Completion } from './job.js';
@@ -100,6 +100,7 @@ async function record(r: Recorder, batch: Completion[]): Promise<void> {
       })),
     );
     const now = Date.now();
+    const finishes: Finish[] = [];
     for (const c of batch) {
       const base = { id: c.job.delivery.id, attemptCount: c.job.delivery.attempt_count + 1, lastStatus: c.result.status };
       const h = health.get(c.job.channel.id);
@@ -107,7 +108,7 @@ async function record(r: Recorder, batch: Completion[]): Promise<void> {
         // Its channel was deleted while the request was in flight (with its notification,
         // /v1/webhooks webhook or pipeline): the attempt above is history; the delivery
         // ends cancelled, and there is no health left to update.
-        await finishLeased(trx, r.workerId, { ...base, transition: 'cancel', lastError: 'its channel was deleted while this attempt was in flight' }, now);
+        finishes.push({ ...base, transition: 'cancel', lastError: 'its channel was deleted while this attempt was in flight' });
         outcomes.push('cancelled');
         continue;
       }
@@ -119,7 +120,7 @@ async function record(r: Recorder, batch: Completion[]): Promise<void> {
           : next.status === 'failed'
             ? { ...base, transition: 'fail', lastError: `${c.result.errorMessage ?? ''} (${next.reason})`.trim() }
             : { ...base, transition: 'succeed', lastError: c.result.errorMessage };
-      await finishLeased(trx, r.workerId, finish, now);
+      finishes.push(finish);
       outcomes.push(next.status === 'pending' ? 'retrying' : next.status);
       if (c.result.ok) {
         if (h.failure_streak !== 0 || h.first_failure_at !== null) {
@@ -137,6 +138,7 @@ async function record(r: Recorder, batch: Completion[]): Promise<void> {
         }
       }
     }
+    await finishLeasedAll(trx, r.svc.store.kind, r.workerId, finishes, now);
     await holdRateLimited(r, trx, batch, now);
     for (const [id, disabledReason] of changed) {
       await saveHealth(trx, health.get(id)!, disabledReason, now);

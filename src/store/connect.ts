@@ -8,6 +8,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations.js';
+import { groupCommit } from './group-commit.js';
 
 import type { DatabaseKind } from './kind.js';
 export const WORK_CHANNEL = 'labelcast_work';
@@ -73,9 +74,13 @@ function openSqlite(file: string, busyTimeoutMs: number, sync: 'NORMAL' | 'FULL'
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedStatements(sqlite) }) });
+  // Transactions by hand (group-commit.ts): when SQLite itself rolls one back (a full disk,
+  // SQLITE_FULL), Kysely's own ROLLBACK then failed with "no transaction is active" and hid
+  // the real error, so the API answered 500 instead of 503 (found by the disk-full drill).
+  const tx = groupCommit(db, () => sqlite.inTransaction);
   return makeStore(db, 'sqlite', async () => {
     await db.destroy();
-  });
+  }, undefined, undefined, tx);
 }
 
 /**
@@ -170,31 +175,6 @@ async function listen(url: string, onWork: () => void): Promise<() => Promise<vo
   };
 }
 
-/**
- * SQLite transactions by hand. When SQLite itself rolls a transaction back (a full disk,
- * SQLITE_FULL), Kysely's own ROLLBACK then fails with "no transaction is active" and that
- * error hides the real one, so the API answered 500 instead of 503 (found by the disk-full
- * drill). BEGIN IMMEDIATE takes the write lock up front, so a busy database fails at once
- * with SQLITE_BUSY rather than midway.
- */
-function sqliteTx<T>(db: Db, fn: (trx: Tx) => Promise<T>): Promise<T> {
-  return db.connection().execute(async (conn) => {
-    await sql`begin immediate`.execute(conn);
-    try {
-      const result = await fn(conn as unknown as Tx);
-      await sql`commit`.execute(conn);
-      return result;
-    } catch (err) {
-      try {
-        await sql`rollback`.execute(conn);
-      } catch {
-        // Already rolled back by SQLite; the original error is the one to report.
-      }
-      throw err;
-    }
-  });
-}
-
 /** A latency hint only: workers also poll, so a lost NOTIFY delays, never loses, work. */
 function coalescedNotify(db: Db): () => void {
   let pending: NodeJS.Timeout | null = null;
@@ -213,11 +193,12 @@ function makeStore(
   close: () => Promise<void>,
   schema?: string,
   listenForWork: Store['listenForWork'] = async () => async () => undefined,
+  tx: Store['tx'] = (fn) => db.transaction().execute(fn),
 ): Store {
   return {
     db,
     kind,
-    tx: kind === 'sqlite' ? (fn) => sqliteTx(db, fn) : (fn) => db.transaction().execute(fn),
+    tx,
     migrate: () => migrateToLatest(db, kind, schema),
     lockForBootstrap: async (trx) => {
       // An arbitrary constant key for the advisory lock; released at commit.

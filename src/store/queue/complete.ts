@@ -1,10 +1,11 @@
 // Completing leased deliveries: the statements the dispatcher's record stage runs in one
 // transaction per batch (attempts inserted together, each delivery moved to its next state
 // only while this worker still holds its lease, channel health written once per channel).
-import type { Insertable } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import type { Db, Tx } from '../connect.js';
+import type { DatabaseKind } from '../kind.js';
 import type { AttemptTable } from '../schema.js';
-import { move, type Transition } from '../delivery-states.js';
+import { move, TRANSITIONS, type Transition } from '../delivery-states.js';
 
 export async function insertAttempts(trx: Tx, rows: Insertable<AttemptTable>[]): Promise<void> {
   if (rows.length > 0) await trx.insertInto('attempts').values(rows).execute();
@@ -41,6 +42,34 @@ export async function finishLeased(trx: Tx, workerId: string, f: Finish, now: nu
     .where('id', '=', f.id)
     .where('leased_by', '=', workerId)
     .execute();
+}
+
+/**
+ * Finishes a batch's deliveries. SQLite: one prepared statement per row inside the batch's
+ * transaction (local calls, no round trips). PostgreSQL: one UPDATE ... FROM (VALUES ...)
+ * for the whole batch instead of a round trip per delivery; each row carries its
+ * transition's from-states, so the same state machine guards it.
+ */
+export async function finishLeasedAll(trx: Tx, kind: DatabaseKind, workerId: string, all: Finish[], now: number): Promise<void> {
+  if (kind === 'sqlite' || all.length === 1) {
+    for (const f of all) await finishLeased(trx, workerId, f, now);
+    return;
+  }
+  for (let i = 0; i < all.length; i += 500) {
+    const rows = all.slice(i, i + 500).map((f) => {
+      const t = TRANSITIONS[f.transition];
+      return sql`(${f.id}::bigint, ${t.to}::text, ${f.attemptCount}::integer, ${f.lastStatus}::integer, ${f.lastError}::text, ${f.retryIndex ?? null}::integer, ${f.nextAttemptAt ?? null}::bigint, ${[...t.from]}::text[])`;
+    });
+    await sql`
+      update deliveries as d set
+        status = v.status, attempt_count = v.attempt_count, last_status = v.last_status, last_error = v.last_error,
+        lease_until = null, leased_by = null, updated_at = ${now},
+        completed_at = case when v.status = 'pending' then d.completed_at else ${now}::bigint end,
+        retry_index = coalesce(v.retry_index, d.retry_index),
+        next_attempt_at = coalesce(v.next_attempt_at, d.next_attempt_at)
+      from (values ${sql.join(rows)}) as v(id, status, attempt_count, last_status, last_error, retry_index, next_attempt_at, from_states)
+      where d.id = v.id and d.leased_by = ${workerId} and d.status = any(v.from_states)`.execute(trx);
+  }
 }
 
 /**

@@ -1,0 +1,101 @@
+// Group commit for SQLite (issue 12). SQLite has one writer, so transactions run one after
+// another anyway; with synchronous=FULL each COMMIT is an fsync. Transactions that arrive
+// while another is running wait in a queue, and the queue runs as one SQLite transaction:
+// each caller's function inside its own SAVEPOINT, one COMMIT (one fsync) for all of them.
+//
+// - Each caller is answered only after the shared COMMIT: a reply still means on disk.
+// - A function that throws is rolled back to its own savepoint and its caller gets the
+//   error; the others still commit.
+// - If SQLite rolls the whole transaction back by itself (SQLITE_FULL, an I/O error), or the
+//   COMMIT fails, every caller whose work was in it gets the error and nothing of theirs is
+//   kept; callers that had not started yet go on in the next group.
+// - No timer: a group is whatever queued while the previous one ran, so an idle store adds
+//   no wait to a lone transaction.
+import { sql } from 'kysely';
+import type { Db, Tx } from './connect.js';
+
+interface Waiting {
+  fn: (trx: Tx) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Most transactions in one group: bounds how long the first of them waits for its reply. */
+export const MAX_GROUP = 64;
+
+export function groupCommit(db: Db, inTransaction: () => boolean): <T>(fn: (trx: Tx) => Promise<T>) => Promise<T> {
+  const queue: Waiting[] = [];
+  let draining = false;
+
+  const drain = async () => {
+    draining = true;
+    try {
+      while (queue.length > 0) await runGroup(queue.splice(0, MAX_GROUP));
+    } finally {
+      draining = false;
+    }
+  };
+
+  const runGroup = async (group: Waiting[]) => {
+    const open = new Set(group);
+    const settle = (w: Waiting, ok: boolean, v: unknown) => {
+      if (!open.delete(w)) return;
+      if (ok) w.resolve(v);
+      else w.reject(v);
+    };
+    try {
+      await db.connection().execute(async (conn) => {
+        // IMMEDIATE takes the write lock up front, so a database busy in another process
+        // fails at once with SQLITE_BUSY rather than midway.
+        await sql`begin immediate`.execute(conn);
+        try {
+          await runInside(conn as unknown as Tx, group, open, settle);
+        } catch (err) {
+          // A savepoint statement or the COMMIT failed: nothing of the group is kept.
+          if (inTransaction()) await sql`rollback`.execute(conn).catch(() => undefined);
+          throw err;
+        }
+      });
+    } catch (err) {
+      // BEGIN failed (SQLITE_BUSY), or the group was rolled back: every caller not yet
+      // answered gets the error.
+      for (const w of [...open]) settle(w, false, err);
+    }
+  };
+
+  const runInside = async (conn: Tx, group: Waiting[], open: Set<Waiting>, settle: (w: Waiting, ok: boolean, v: unknown) => void) => {
+    const done: { w: Waiting; value: unknown }[] = [];
+    for (let i = 0; i < group.length; i++) {
+      const w = group[i]!;
+      await sql`savepoint g`.execute(conn);
+      try {
+        const value = await w.fn(conn);
+        await sql`release g`.execute(conn);
+        done.push({ w, value });
+      } catch (err) {
+        if (!inTransaction()) {
+          // SQLite rolled the whole transaction back: the work of every function before
+          // this one is gone with it. Their callers get the error; the ones not yet run
+          // go first in the next group.
+          settle(w, false, err);
+          for (const d of done) settle(d.w, false, err);
+          const rest = group.slice(i + 1);
+          for (const r of rest) open.delete(r);
+          queue.unshift(...rest);
+          return;
+        }
+        await sql`rollback to g`.execute(conn);
+        await sql`release g`.execute(conn);
+        settle(w, false, err);
+      }
+    }
+    await sql`commit`.execute(conn);
+    for (const d of done) settle(d.w, true, d.value);
+  };
+
+  return <T>(fn: (trx: Tx) => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!draining) void drain();
+    });
+}
