@@ -121,6 +121,18 @@ serve({
     });
     return { produce_per_s: n / seconds };
   },
+  /** How the Redis the peers use keeps its data: appendonly and save (RDB snapshots). */
+  async redisDurability() {
+    const { default: Redis } = await peer('ioredis');
+    const redis = new Redis(connection);
+    try {
+      const [, appendonly] = (await redis.config('GET', 'appendonly')) as string[];
+      const [, save] = (await redis.config('GET', 'save')) as string[];
+      return { appendonly, save };
+    } finally {
+      redis.disconnect();
+    }
+  },
   /** Worker side: resolves once n jobs were delivered (2xx). */
   waitDone: ({ n, timeoutMs }: { n: number; timeoutMs: number }) => whenTrue(() => done >= n, timeoutMs, `${n} jobs (done ${done})`),
   async close() {

@@ -1,4 +1,4 @@
-// npm run bench [-- --smoke]
+// npm run bench [-- --smoke] [-- --n=5000 --only=throughput,peers,latency,fanout,isolation,scaleout,digest,memory]
 // Measures Labelcast against the hardware's ceiling and against what a Node.js team would
 // build instead (BullMQ on Redis, graphile-worker on PostgreSQL), side by side in one run.
 // Prints a table, writes bench/results/latest.json (smoke: smoke.json), and prints that JSON
@@ -38,14 +38,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { command, computeDigest, createNotification, createProject, updateProject, type DialectName } from './labelcast.js';
-import { freshPgDatabase, instance, percentile, produce as produceIn, produceAtRate, rssSampler, startProducers, startReceiver, waitUntil, BENCH_SECRET_KEY, type Instance } from './harness.js';
+import { freshPgDatabase, instance, PG_URL, percentile, produce as produceIn, produceAtRate, rssSampler, startProducers, startReceiver, waitUntil, BENCH_SECRET_KEY, type Instance } from './harness.js';
 import { startProc } from './procs.js';
 
 const SMOKE = process.argv.includes('--smoke');
-const N = SMOKE ? 500 : 50_000;
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+// For measuring one change: --n=5000 sets the event count, --only=throughput,peers picks
+// scenarios (the ceiling always runs). A partial run prints its JSON but writes no file.
+const ONLY = arg('only')?.split(',');
+const PARTIAL = ONLY !== undefined || arg('n') !== undefined;
+const want = (section: string) => !ONLY || ONLY.includes(section);
+const N = Number(arg('n') ?? (SMOKE ? 500 : 50_000));
 const CONCURRENCY = 64;
-const results: Record<string, any> = { machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version }, smoke: SMOKE, n: N };
+const results: Record<string, any> = { machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version }, smoke: SMOKE, n: N, ...(ONLY ? { only: ONLY } : {}) };
 const rows: [string, string, string][] = [];
 const log = (s: string) => process.stderr.write(s + '\n');
 const r1 = (x: number) => Math.round(x * 10) / 10;
@@ -122,6 +129,9 @@ async function throughput(dialect: DialectName, producers: 'own' | 'inproc'): Pr
   await waitUntil(async () => (await succeeded(inst)) >= N, 60_000, `${N} deliveries recorded on ${dialect}`);
   const perS = N / ((performance.now() - start) / 1000);
   mem.stop();
+  // Every delivery arrived once: a failed or repeated send would show here.
+  const received = await rx.count();
+  if (received !== N) log(`   note: the receiver got ${received} requests for ${N} deliveries`);
   const producerRss = remote ? (await remote.close()).rss_mib : null;
   await inst.close();
   await rx.close();
@@ -241,6 +251,28 @@ async function scaleOut(): Promise<Record<string, number>> {
   const one = await run(1);
   const two = await run(2);
   return { one_worker_per_s: r1(one), two_workers_per_s: r1(two), ratio: r3(two / one) };
+}
+
+// ---------------------------------------------------------------- durability
+/** What each side does before it acknowledges a write, read from the running systems. */
+async function durability(): Promise<Record<string, unknown>> {
+  const p = await startProc('peer-proc');
+  const redis = await p.call('redisDurability').finally(() => p.stop());
+  const inst = await instance('sqlite');
+  const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(inst.store.db);
+  const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(inst.store.db);
+  await inst.close();
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  const pgSync = (await c.query('show synchronous_commit')).rows[0]?.synchronous_commit;
+  const pgFsync = (await c.query('show fsync')).rows[0]?.fsync;
+  await c.end();
+  const names = ['OFF', 'NORMAL', 'FULL', 'EXTRA'];
+  return {
+    redis_for_bullmq: redis,
+    labelcast_sqlite: { journal_mode: mode.rows[0]?.journal_mode, synchronous: names[Number(sync.rows[0]?.synchronous)] ?? sync.rows[0]?.synchronous },
+    postgres: { synchronous_commit: pgSync, fsync: pgFsync },
+  };
 }
 
 // ---------------------------------------------------------------- peers
@@ -369,12 +401,20 @@ async function main() {
   results.ceiling = { per_s: r1(ceil) };
   rows.push(['ceiling (undici, no queue)', `${r1(ceil)} /s`, '1.00']);
   log(`ceiling ${r1(ceil)}/s`);
+  const dur = await scenario('durability settings', 30, durability);
+  results.durability = dur;
+  if (ok(dur)) {
+    const d = dur as any;
+    rows.push(['durability (what an acknowledged write survives)', `Redis appendonly=${d.redis_for_bullmq.appendonly} save="${d.redis_for_bullmq.save}"; SQLite ${d.labelcast_sqlite.journal_mode} synchronous=${d.labelcast_sqlite.synchronous}; PostgreSQL synchronous_commit=${d.postgres.synchronous_commit}`, '']);
+  }
 
   // Headline: producers in a process of their own. SQLite also with the producers beside the
   // dispatcher, its deployed layout (one process), for reference.
   results.throughput = {};
+  results.peers = {};
+  results.latency = {};
   const variants = [['sqlite', 'own', 'sqlite'], ['sqlite', 'inproc', 'sqlite_inproc'], ['postgres', 'own', 'postgres']] as const;
-  for (const [d, producers, key] of variants) {
+  for (const [d, producers, key] of want('throughput') ? variants : []) {
     const t = await scenario(`throughput ${key}`, 240, () => throughput(d, producers));
     results.throughput[key] = ok(t) ? { ...t, ratio: r3(t.per_s! / ceil) } : t;
     const where = producers === 'own' ? 'producers in own process' : 'producers in dispatcher process';
@@ -388,8 +428,7 @@ async function main() {
     ['graphile', 'graphile-worker + PostgreSQL, per-event addJob', () => graphile('per_event')],
     ['graphile_bulk', 'graphile-worker + PostgreSQL, addJobs of 1,000 (reference)', () => graphile('bulk')],
   ];
-  results.peers = {};
-  for (const [key, , fn] of peerRows) {
+  for (const [key, , fn] of want('peers') ? peerRows : []) {
     const r = await scenario(`peer ${key}`, 180, fn);
     results.peers[key] = ok(r) ? { ...r, ratio: r3(r.per_s / ceil) } : r;
   }
@@ -413,36 +452,46 @@ async function main() {
   };
   for (const [key, label] of peerRows) {
     const r = results.peers[key];
+    if (!r) continue;
     rows.push([`peer: ${label}`, ok(r) ? `${r.per_s} /s` : (r as { error: string }).error, vs[key]!]);
   }
 
-  results.latency = {};
   const lvariants = [['sqlite', 'own', 'sqlite'], ['sqlite', 'inproc', 'sqlite_inproc'], ['postgres', 'own', 'postgres']] as const;
-  for (const [d, producers, key] of lvariants) {
+  for (const [d, producers, key] of want('latency') ? lvariants : []) {
     const l = await scenario(`latency ${key}`, 150, () => latency(d, producers));
     results.latency[key] = l;
     const where = producers === 'own' ? 'producers in own process' : 'producers in dispatcher process';
     rows.push([`latency ${d} (${where})`, ok(l) ? `@${l.rate_per_s}/s: p50 ${l.p50_ms} ms, p99 ${l.p99_ms} ms, max ${l.max_ms} ms` : l.error, '']);
   }
 
-  const f = await scenario('fan-out', 120, fanout);
-  results.fanout = f;
-  rows.push(['fan-out 1 event -> channels', ok(f) ? `${f.one_event_to_many_ms_per_delivery} ms/delivery` : f.error, ok(f) ? `${f.ratio} of many->1` : '']);
-  const iso = await scenario('isolation', 120, isolation);
-  results.isolation = iso;
-  rows.push(['isolation (1 hanging of 101)', ok(iso) ? `${iso.with_hanging_per_s} /s` : iso.error, ok(iso) ? `${iso.ratio} of healthy-only` : '']);
-  const so = await scenario('scale-out', 150, scaleOut);
-  results.scale_out = so;
-  rows.push(['scale-out PostgreSQL 2 vs 1 worker', ok(so) ? `${so.two_workers_per_s} /s` : so.error, ok(so) ? `${so.ratio}x` : '']);
-  results.digest = {};
-  for (const d of ['sqlite', 'postgres'] as const) {
-    const g = await scenario(`digest ${d}`, 120, () => digest(d));
-    results.digest[d] = g;
-    rows.push([`digest (${d})`, ok(g) ? `${g.rows} rows: ${g.seconds} s` : g.error, '']);
+  if (want('fanout')) {
+    const f = await scenario('fan-out', 120, fanout);
+    results.fanout = f;
+    rows.push(['fan-out 1 event -> channels', ok(f) ? `${f.one_event_to_many_ms_per_delivery} ms/delivery` : f.error, ok(f) ? `${f.ratio} of many->1` : '']);
   }
-  const m = await scenario('memory under a backlog', 120, backlog);
-  results.memory = m;
-  rows.push(['memory under a pending backlog', JSON.stringify(m), '']);
+  if (want('isolation')) {
+    const iso = await scenario('isolation', 120, isolation);
+    results.isolation = iso;
+    rows.push(['isolation (1 hanging of 101)', ok(iso) ? `${iso.with_hanging_per_s} /s` : iso.error, ok(iso) ? `${iso.ratio} of healthy-only` : '']);
+  }
+  if (want('scaleout')) {
+    const so = await scenario('scale-out', 150, scaleOut);
+    results.scale_out = so;
+    rows.push(['scale-out PostgreSQL 2 vs 1 worker', ok(so) ? `${so.two_workers_per_s} /s` : so.error, ok(so) ? `${so.ratio}x` : '']);
+  }
+  if (want('digest')) {
+    results.digest = {};
+    for (const d of ['sqlite', 'postgres'] as const) {
+      const g = await scenario(`digest ${d}`, 120, () => digest(d));
+      results.digest[d] = g;
+      rows.push([`digest (${d})`, ok(g) ? `${g.rows} rows: ${g.seconds} s` : g.error, '']);
+    }
+  }
+  if (want('memory')) {
+    const m = await scenario('memory under a backlog', 120, backlog);
+    results.memory = m;
+    rows.push(['memory under a pending backlog', JSON.stringify(m), '']);
+  }
   results.seconds = r1((performance.now() - t0) / 1000);
 
   const w = Math.max(...rows.map((r) => r[0].length));
@@ -450,8 +499,10 @@ async function main() {
   process.stdout.write(`\n${'scenario'.padEnd(w)}  ${'result'.padEnd(w2)}  ratio\n`);
   for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(w)}  ${b.padEnd(w2)}  ${c}\n`);
   const json = JSON.stringify(results);
-  fs.mkdirSync(path.resolve('bench/results'), { recursive: true });
-  fs.writeFileSync(path.resolve('bench/results', SMOKE ? 'smoke.json' : 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  if (!PARTIAL) {
+    fs.mkdirSync(path.resolve('bench/results'), { recursive: true });
+    fs.writeFileSync(path.resolve('bench/results', SMOKE ? 'smoke.json' : 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  }
   process.stdout.write(`\n${json}\n`);
 }
 
