@@ -16,7 +16,12 @@
 //   project each, each committing a change, its event and its deliveries. From the first
 //   command to the last delivery recorded as succeeded. SQLite is also measured with the
 //   producers in the dispatcher's process (throughput.sqlite_inproc), which is how SQLite is
-//   deployed (one process serves API and delivery).
+//   deployed (one process serves API and delivery). With the producers apart, two processes
+//   write one SQLite file: each write transaction is BEGIN IMMEDIATE and waits out the other
+//   process's in SQLite's busy handler (busy_timeout 5 s), which sleeps synchronously; a
+//   commit's wake-up reaches the dispatcher over IPC (on PostgreSQL by Labelcast's NOTIFY).
+//   On PostgreSQL each producer lane has a connection of its own (a pool of 16), as
+//   graphile-worker's producer has.
 // - peers: a worker process (peer-proc.ts: consumes, posts to the receiver 64 at a time) and
 //   a producer process, the receiver in a third. The headline (peers.bullmq, peers.graphile,
 //   and vs_peers) is per-event: 16 concurrent producers (LANES), each adding one job as its
@@ -33,6 +38,7 @@
 // (appendonly no, save ""), so an acknowledged add is in memory only. Labelcast's SQLite runs
 // in WAL mode with synchronous=FULL (store/connect.ts; LABELCAST_SQLITE_SYNC), an fsync per
 // commit; PostgreSQL (Labelcast's and graphile-worker's alike) with synchronous_commit=on.
+// Each run reads these settings from the running systems (results.durability).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
