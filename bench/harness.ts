@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
-import { command, createMetrics, createOrganization, updateProject, Dispatcher, keyFrom, keyring, loadDeliverySettings, loadMessagingSettings, openStore, type Actor, type DeliverySettings, type DialectName, type Services, type Store } from './labelcast.js';
+import { command, createMetrics, createOrganization, updateProject, Dispatcher, keyFrom, keyring, loadDeliverySettings, loadMessagingSettings, openStore, type Actor, type DeliverySettings, type DatabaseKind, type Services, type Store } from './labelcast.js';
 import { startProc } from './procs.js';
 
 /**
@@ -99,12 +99,12 @@ export async function freshPgDatabase(): Promise<{ url: string; drop(): Promise<
   };
 }
 
-export async function instance(dialect: DialectName, delivery: Partial<DeliverySettings> = {}): Promise<Instance> {
+export async function instance(kind: DatabaseKind, delivery: Partial<DeliverySettings> = {}): Promise<Instance> {
   let dir: string | null = null;
   let db: { url: string; drop(): Promise<void> } | null = null;
   let store: Store;
   let location: StoreLocation;
-  if (dialect === 'sqlite') {
+  if (kind === 'sqlite') {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelcast-bench-'));
     location = { sqliteFile: path.join(dir, 'bench.db') };
   } else {

@@ -30,7 +30,7 @@ function wakeOverIpc() {
 serve({
   async open(o: { location: StoreLocation; actor: Actor; pgPoolSize: number }) {
     store = await openBenchStore(o.location, o.pgPoolSize);
-    svc = services(store, {}, store.dialect === 'sqlite' ? wakeOverIpc : () => undefined);
+    svc = services(store, {}, store.kind === 'sqlite' ? wakeOverIpc : () => undefined);
     actor = o.actor;
   },
   async produce({ ids, n, lanes }: { ids: number[]; n: number; lanes: number }) {

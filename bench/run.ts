@@ -45,7 +45,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { command, computeDigest, createNotification, createProject, updateProject, type DialectName } from './labelcast.js';
+import { command, computeDigest, createNotification, createProject, updateProject, type DatabaseKind } from './labelcast.js';
 import { freshPgDatabase, instance, PG_URL, percentile, produce as produceIn, produceAtRate, rssSampler, startProducers, startReceiver, waitUntil, BENCH_SECRET_KEY, type Instance } from './harness.js';
 import { startProc } from './procs.js';
 
@@ -113,9 +113,9 @@ async function succeeded(inst: Instance): Promise<number> {
  * From the first command to the last delivery recorded. producers: 'own' runs them in a
  * process of their own, 'inproc' in this one, beside the dispatcher.
  */
-async function throughput(dialect: DialectName, producers: 'own' | 'inproc'): Promise<Record<string, number>> {
+async function throughput(kind: DatabaseKind, producers: 'own' | 'inproc'): Promise<Record<string, number>> {
   const rx = await startReceiver();
-  const inst = await instance(dialect);
+  const inst = await instance(kind);
   const project = await setupHook(inst, rx.url);
   // Each producer lane has its own connection on PostgreSQL, as graphile-worker's producer has.
   const remote = producers === 'own' ? await startProducers(inst, LANES) : null;
@@ -132,7 +132,7 @@ async function throughput(dialect: DialectName, producers: 'own' | 'inproc'): Pr
   // Waiting costs the dispatcher's process nothing until the receiver has seen every
   // delivery; then the records are checked (the last batch may still be committing).
   await rx.waitCount(N, 600_000);
-  await waitUntil(async () => (await succeeded(inst)) >= N, 60_000, `${N} deliveries recorded on ${dialect}`);
+  await waitUntil(async () => (await succeeded(inst)) >= N, 60_000, `${N} deliveries recorded on ${kind}`);
   const perS = N / ((performance.now() - start) / 1000);
   mem.stop();
   // Every delivery arrived once: a failed or repeated send would show here.
@@ -145,12 +145,12 @@ async function throughput(dialect: DialectName, producers: 'own' | 'inproc'): Pr
 }
 
 // ---------------------------------------------------------------- latency
-async function latency(dialect: DialectName, producers: 'own' | 'inproc'): Promise<Record<string, number>> {
+async function latency(kind: DatabaseKind, producers: 'own' | 'inproc'): Promise<Record<string, number>> {
   const rate = SMOKE ? 200 : 1000;
   const seconds = SMOKE ? 3 : 30;
   const rx = await startReceiver();
   await rx.recordLatency();
-  const inst = await instance(dialect);
+  const inst = await instance(kind);
   const project = await setupHook(inst, rx.url);
   const remote = producers === 'own' ? await startProducers(inst, LANES) : null;
   await inst.startWorker();
@@ -321,9 +321,9 @@ async function graphile(mode: 'per_event' | 'bulk'): Promise<PeerResult> {
 }
 
 // ---------------------------------------------------------------- digest
-async function digest(dialect: DialectName): Promise<Record<string, number>> {
+async function digest(kind: DatabaseKind): Promise<Record<string, number>> {
   const rowsN = SMOKE ? 20_000 : 1_000_000;
-  const inst = await instance(dialect);
+  const inst = await instance(kind);
   const project = await command(inst.svc, inst.actor, (ctx) => createProject(ctx, { title: 'digest' }));
   const now = Date.now();
   const users = 50;
@@ -333,7 +333,7 @@ async function digest(dialect: DialectName): Promise<Record<string, number>> {
   const firstUser = inst.actor.user_id + 1;
   // Rows spread over 48 hours; half fall in the digest's 24-hour window.
   const kinds = `'label_add','label_edit','label_submit','review_accept','review_reject'`;
-  if (dialect === 'postgres') {
+  if (kind === 'postgres') {
     await sql`insert into activity (org_id, project_id, task_id, label_id, user_id, subject_user_id, kind, duration_ms, comment, occurred_at)
       select ${inst.actor.org_id}, ${project.id}, g % 1000, g, ${firstUser} + (g % ${users}), ${firstUser} + ((g / 7) % ${users}),
              (array[${sql.raw(kinds)}])[1 + g % 5], (g % 5000), null, ${now}::bigint - (g % 172800) * 1000
@@ -346,7 +346,7 @@ async function digest(dialect: DialectName): Promise<Record<string, number>> {
              (x % 5000), null, ${now} - (x % 172800) * 1000
       from g`.execute(inst.store.db);
   }
-  if (dialect === 'postgres') await sql`analyze activity`.execute(inst.store.db);
+  if (kind === 'postgres') await sql`analyze activity`.execute(inst.store.db);
   const start = performance.now();
   const d = await computeDigest(inst.store.db, inst.actor.org_id, 'all', now - 24 * 3600_000, now);
   const seconds = (performance.now() - start) / 1000;

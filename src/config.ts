@@ -1,9 +1,9 @@
 // Settings come from the environment (and a few CLI flags); each is documented in README.md.
 import path from 'node:path';
-import type { HttpTimeouts } from './api/app.js';
-import { parseAllowlist, type TargetPolicy } from './channels/targets.js';
-import { loadDeliverySettings, type DeliverySettings } from './delivery/settings.js';
-import { loadMessagingSettings, type MessagingSettings } from './channels/messaging-settings.js';
+import type { HttpTimeouts } from './api/http.js';
+import { parseAllowlist, type TargetPolicy } from './model/addresses.js';
+import { loadDeliverySettings, type DeliverySettings } from './model/delivery-settings.js';
+import { loadMessagingSettings, type MessagingSettings } from './model/messaging-settings.js';
 import { keyFromBase64 } from './store/seal.js';
 
 export type Role = 'api' | 'worker' | 'all';

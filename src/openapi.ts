@@ -4,8 +4,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { buildApp } from './api/app.js';
-import { loadDeliverySettings } from './delivery/settings.js';
-import { loadMessagingSettings } from './channels/messaging-settings.js';
+import { loadDeliverySettings } from './model/delivery-settings.js';
+import { loadMessagingSettings } from './model/messaging-settings.js';
 import { openStore } from './store/connect.js';
 import { keyFrom, keyring } from './store/seal.js';
 import { randomBytes } from 'node:crypto';

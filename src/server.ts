@@ -1,14 +1,15 @@
 // Wires one process: open the store, migrate, bootstrap the first organization, then run
 // the roles asked for: the HTTP API (api), the dispatcher and retention (worker), or both
 // (all, the default: one process on an embedded SQLite file serves a team).
-import { buildApp, type Api } from './api/app.js';
+import { buildApp } from './api/app.js';
+import type { Api } from './api/http.js';
 import { sqliteFile, type Config } from './config.js';
 import type { Services } from './domain/context.js';
 import { bootstrap } from './domain/organizations.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { createSandboxRunner, type SandboxRunner } from './delivery/sandbox-runner.js';
 import { createMetrics } from './delivery/metrics.js';
-import { pruneOnce } from './delivery/retention.js';
+import { pruneOnce } from './schedule/retention.js';
 import { Scheduler } from './schedule/scheduler.js';
 import { openStore, type Store } from './store/connect.js';
 import { loadKeyring, type Keyring } from './store/seal.js';
@@ -84,7 +85,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
     throw err;
   }
   if (sealedNow > 0) out(`Labelcast: sealed ${sealedNow} secret value(s) stored in plaintext by an earlier version.`);
-  if (!config.secretKey && store.dialect === 'postgres') {
+  if (!config.secretKey && store.kind === 'postgres') {
     out(`Labelcast: secrets are sealed with the key file ${config.dataDir}/labelcast.key; every other process on this database needs the same key: set LABELCAST_SECRET_KEY (docs/security.md).`);
   }
   const created = await bootstrap(store, { adminKey: config.adminKey, adminEmail: config.adminEmail });
@@ -132,7 +133,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
   }
 
   const url = await app.listen({ port: config.port, host: config.host });
-  out(`Labelcast (${config.role}) listening on ${url} (${store.dialect}${store.dialect === 'sqlite' ? ': ' + sqliteFile(config) : ''}); API docs at ${url}/docs`);
+  out(`Labelcast (${config.role}) listening on ${url} (${store.kind}${store.kind === 'sqlite' ? ': ' + sqliteFile(config) : ''}); API docs at ${url}/docs`);
   return {
     app,
     store,

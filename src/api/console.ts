@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Api } from './app.js';
+import type { Api } from './http.js';
 
 /** web/dist next to dist/ (built server) and src/ (tests): both sit two levels below the repo root. */
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url));

@@ -1,8 +1,8 @@
 // Schemas of /v1/pipelines, /v1/hooks, /v1/actions and /v1/secrets (issue 13), kept apart
 // from schemas.ts so the pipeline API reads in one place.
 import { Type } from '@sinclair/typebox';
-import { EVENT_TYPES } from '../domain/events.js';
-import { ANNOTATION_STATUS_CHANGED, FIRED_KINDS } from '../domain/pipeline-triggers.js';
+import { EVENT_TYPES } from '../model/event.js';
+import { ANNOTATION_STATUS_CHANGED, FIRED_KINDS } from '../model/triggers.js';
 import { RUN_STATUSES } from '../domain/action-runs.js';
 import { Id, PageQuery, Timestamp } from './schemas.js';
 

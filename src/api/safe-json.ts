@@ -2,7 +2,7 @@
 // every recursive walk after it (validation, canonical hashing, storage) overflow the stack
 // on deeply nested input (issue 10: 100,000 levels in a task's data gave a 500). 64 levels
 // is far above any annotation result seen in the seeds and far below what recursion takes.
-import { AppError } from '../domain/errors.js';
+import { AppError } from '../model/errors.js';
 
 export const MAX_JSON_DEPTH = 64;
 

@@ -2,9 +2,9 @@
 // serialized output, and are the OpenAPI document at /openapi.json: one source for all three.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ROLES } from '../domain/context.js';
-import { EVENT_TYPES } from '../domain/events.js';
+import { EVENT_TYPES } from '../model/event.js';
 import { MAX_LIMIT } from '../domain/paging.js';
-import { PROJECT_STATUSES, STAGE_KINDS } from '../domain/projects.js';
+import { PROJECT_STATUSES, STAGE_KINDS } from '../model/views.js';
 import { MAX_IMPORT } from '../domain/tasks.js';
 import { LS_ACTIONS } from '../dialects/label-studio.js';
 

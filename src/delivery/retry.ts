@@ -1,7 +1,7 @@
 // What an attempt's outcome means for its delivery and its channel. Pure: the dispatcher
 // applies the decision in the database.
-import type { SendResult } from '../channels/webhook.js';
-import type { DeliverySettings } from './settings.js';
+import type { SendResult } from '../model/send-result.js';
+import type { DeliverySettings } from '../model/delivery-settings.js';
 
 export type Next =
   | { status: 'succeeded' }

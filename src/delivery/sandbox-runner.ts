@@ -3,11 +3,11 @@
 // channel seam and the transport. Limits: an action's own limits may lower the operator's
 // settings (LABELCAST_ACTION_*), never raise them, so the pool size times the memory cap
 // bounds what custom actions can take from the machine (docs/custom-actions-sandbox.md).
-import type { ActionRunInput, ActionRunResult, ActionRunner } from '../channels/action-runner.js';
-import type { TargetPolicy } from '../channels/targets.js';
+import type { ActionRunInput, ActionRunResult, ActionRunner } from '../model/action-run.js';
+import type { TargetPolicy } from '../model/addresses.js';
 import { createSandboxPool, runAction, type SandboxPool } from '../transports/sandbox/pool.js';
 import { sandboxSettings, type RunLimits } from '../transports/sandbox/types.js';
-import type { ActionSettings } from './settings.js';
+import type { ActionSettings } from '../model/delivery-settings.js';
 
 export interface SandboxRunner extends ActionRunner {
   /** Stops every interpreter process (server shutdown). */

@@ -1,14 +1,14 @@
 // A dialect turns a canonical event into the HTTP request a family of receivers expects.
 // Dialects are pure: everything they need that is not in the event (a project's current
 // counters, users' emails) arrives in the RenderContext the dispatcher loads beforehand.
-import type { CanonicalEvent } from '../domain/events.js';
-import type { ProjectWithCounters } from '../domain/projects.js';
+import type { CanonicalEvent } from '../model/event.js';
+import type { ProjectWithCounters } from '../model/views.js';
 
 /**
  * Where an event's data keeps its project, with Label Studio's counters, as it was in the
  * event's own transaction (issue 10: counters read at send time made a retry show later
  * numbers). Routing adds it only when a dialect that sends counters matched the event
- * (routing/route.ts); the standard body leaves it out.
+ * (domain/routing.ts); the standard body leaves it out.
  */
 export const PROJECT_STATE_KEY = 'project_state';
 

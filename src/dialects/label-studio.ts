@@ -2,9 +2,8 @@
 // {"action": NAME, <entity>, "project": {…}}: the entity serialized as Label Studio's API
 // does, and the project with its counters. A webhook with send_payload=false sends only
 // {"action": NAME}.
-import type { CanonicalEvent } from '../domain/events.js';
-import type { ProjectWithCounters } from '../domain/projects.js';
-import type { LabelView, TaskView } from '../domain/views.js';
+import type { ProjectWithCounters } from '../model/views.js';
+import type { LabelView, TaskView } from '../model/views.js';
 import { PROJECT_STATE_KEY, type Dialect, type RenderInput, type Rendered } from './dialect.js';
 import { deriveConfig } from './label-config.js';
 import { renderStandardBody, standardHeaders } from './standard.js';

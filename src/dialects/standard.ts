@@ -3,7 +3,7 @@
 // "v1," + base64(HMAC-SHA256(key, "<id>.<timestamp>.<body>")) and key is the base64 part of
 // the "whsec_" secret. During a rotation both secrets sign: "v1,<new> v1,<old>".
 import crypto from 'node:crypto';
-import type { CanonicalEvent } from '../domain/events.js';
+import type { CanonicalEvent } from '../model/event.js';
 import { PROJECT_STATE_KEY, type Dialect, type Rendered } from './dialect.js';
 
 export function standardData(ev: CanonicalEvent): Record<string, unknown> {

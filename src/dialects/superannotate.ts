@@ -4,7 +4,7 @@
 // with a secret, X-Authorization-Content-SHA256: the hex HMAC-SHA256 of the exact body.
 // SuperAnnotate sends one message per item, so an import of N tasks is N deliveries.
 import crypto from 'node:crypto';
-import type { ProjectView, TaskView } from '../domain/views.js';
+import type { ProjectView, TaskView } from '../model/views.js';
 import type { Dialect, RenderInput, Rendered } from './dialect.js';
 import { deriveConfig } from './label-config.js';
 import { renderStandardBody } from './standard.js';

@@ -2,7 +2,7 @@
 // role of the user the API key belongs to (roles from issue 2: admin, manager, annotator,
 // reviewer).
 import type { Actor, Role } from './context.js';
-import { AppError } from './errors.js';
+import { AppError } from '../model/errors.js';
 
 export const CAN = {
   manageProjects: ['admin', 'manager'],

@@ -1,14 +1,14 @@
 // Named secret sets for custom actions (seed 004 "Secret": "create a Secret containing all
 // the necessary variables and mount it to the custom action"). Values are sealed through
-// domain/secret-box.ts and never returned: a set shows its name and key names only.
+// store/secret-box.ts and never returned: a set shows its name and key names only.
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/connect.js';
 import type { ActionSecretTable } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
-import { AppError, notFound } from './errors.js';
-import { iso } from './views.js';
-import { sealSecretValues } from './secret-box.js';
+import { AppError, notFound } from '../model/errors.js';
+import { iso } from '../model/views.js';
+import { sealSecretValues } from '../store/secret-box.js';
 
 export interface SecretSetView {
   id: number;

@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import type { Db } from '../store/connect.js';
 import type { Actor, Ctx, Role } from './context.js';
 import { CAN, requireRole } from './access.js';
-import { notFound } from './errors.js';
+import { notFound } from '../model/errors.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 
 const KEY_PREFIX = 'lc_';

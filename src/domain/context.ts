@@ -1,9 +1,9 @@
 // What every domain command receives: the open transaction, who acts, the clock, and the
 // process's services. Commands write through ctx.trx only, so their rows and events commit
 // together; work that must wait for the commit (waking the dispatcher) goes in afterCommit.
-import type { TargetPolicy } from '../channels/targets.js';
-import type { DeliverySettings } from '../delivery/settings.js';
-import type { MessagingSettings } from '../channels/messaging-settings.js';
+import type { TargetPolicy } from '../model/addresses.js';
+import type { DeliverySettings } from '../model/delivery-settings.js';
+import type { MessagingSettings } from '../model/messaging-settings.js';
 import type { Store, Tx } from '../store/connect.js';
 import type { Keyring } from '../store/seal.js';
 

@@ -3,13 +3,14 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/connect.js';
 import type { AttemptTable, DeliveryTable } from '../store/schema.js';
-import { newDelivery, signalWork } from '../routing/route.js';
-import type { CanonicalEvent } from './events.js';
+import { newDelivery, signalWork } from './routing.js';
+import type { CanonicalEvent } from '../model/event.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
-import { iso, isoOrNull } from './views.js';
-import { AppError, notFound } from './errors.js';
-import { uuidv7 } from './ids.js';
+import { iso, isoOrNull } from '../model/views.js';
+import { AppError, notFound } from '../model/errors.js';
+import { uuidv7 } from '../model/ids.js';
+import { recoverFailed, resendOne } from '../store/queue/resend.js';
 import { loadChannel } from './notifications.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 
@@ -119,10 +120,6 @@ export async function getDelivery(db: Db, orgId: number, id: number): Promise<De
   return { ...deliveryView(d), attempts: attempts.map(attemptView) };
 }
 
-function requeue(ctx: Ctx) {
-  return { status: 'pending', retry_index: 0, next_attempt_at: ctx.now, lease_until: null, leased_by: null, completed_at: null, updated_at: ctx.now } as const;
-}
-
 /** Sends a finished delivery again, with a fresh retry schedule (Svix's "resend"). */
 export async function resendDelivery(ctx: Ctx, id: number): Promise<DeliveryView> {
   requireRole(ctx.actor, CAN.manageNotifications, 'resend deliveries');
@@ -131,7 +128,8 @@ export async function resendDelivery(ctx: Ctx, id: number): Promise<DeliveryView
     throw new AppError('invalid_state', `Delivery ${id} is ${d.status} already; it will be attempted without a resend.`);
   }
   if (d.status === 'cancelled') throw new AppError('invalid_state', `Delivery ${id} was cancelled because its channel was deleted.`);
-  const row = await ctx.trx.updateTable('deliveries').set(requeue(ctx)).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  const row = await resendOne(ctx.trx, id, ctx.now);
+  if (!row) throw new AppError('invalid_state', `Delivery ${id} cannot be resent from its current state.`);
   await signalWork(ctx);
   return deliveryView(row);
 }
@@ -140,14 +138,7 @@ export async function resendDelivery(ctx: Ctx, id: number): Promise<DeliveryView
 export async function recoverChannel(ctx: Ctx, channelId: number, since: string): Promise<{ recovered: number }> {
   requireRole(ctx.actor, CAN.manageNotifications, 'recover deliveries');
   await loadChannel(ctx.trx, ctx.actor.org_id, channelId);
-  const res = await ctx.trx
-    .updateTable('deliveries')
-    .set(requeue(ctx))
-    .where('channel_id', '=', channelId)
-    .where('status', '=', 'failed')
-    .where('created_at', '>=', Date.parse(since))
-    .executeTakeFirst();
-  const recovered = Number(res.numUpdatedRows);
+  const recovered = await recoverFailed(ctx.trx, channelId, Date.parse(since), ctx.now);
   if (recovered > 0) await signalWork(ctx);
   return { recovered };
 }

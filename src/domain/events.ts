@@ -2,50 +2,15 @@
 // emit() inside its transaction; the event row commits with the state it describes, so an
 // event exists if and only if its change does.
 import type { Ctx } from './context.js';
-import { uuidv7 } from './ids.js';
+import type { CanonicalEvent, EventActor, EventType } from '../model/event.js';
+import { uuidv7 } from '../model/ids.js';
 import type { EventTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/connect.js';
-import { notFound } from './errors.js';
-import { PROJECT_STATE_KEY, routeEvent } from '../routing/route.js';
+import { notFound } from '../model/errors.js';
+import { PROJECT_STATE_KEY, routeEvent } from './routing.js';
 import { decodeCursor, pageLimit, toPage, type Page } from './paging.js';
 
-export const EVENT_TYPES = [
-  'project.created',
-  'project.updated',
-  'project.deleted',
-  'project.status_changed',
-  'task.created',
-  'task.deleted',
-  'task.submitted',
-  'task.completed',
-  'annotation.created',
-  'annotation.updated',
-  'annotation.deleted',
-  'review.accepted',
-  'review.rejected',
-  'task.assigned',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-export interface EventActor {
-  user_id: number;
-  email: string;
-  api_key_id: number | null;
-}
-
-export interface CanonicalEvent {
-  id: string;
-  /** Also, for messages that are not stored events: 'ping' (tests), 'digest', 'email.batch'. */
-  type: EventType | 'ping' | 'digest' | 'email.batch' | 'pipeline.incoming_webhook' | 'pipeline.periodic' | 'pipeline.manual';
-  occurred_at: string;
-  org_id: number;
-  project_id: number | null;
-  actor: EventActor;
-  data: Record<string, unknown>;
-  before?: unknown;
-  after?: unknown;
-}
 
 export interface EmitInput {
   type: EventType;
@@ -63,7 +28,7 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
     api_key_id: ctx.actor.api_key_id,
   };
   // Routed first: routing may add to the data what its channels need from this moment (the
-  // project's counters, routing/route.ts); the event row and its deliveries commit together.
+  // project's counters, domain/routing.ts); the event row and its deliveries commit together.
   const routed = await routeEvent(ctx, { id, type: input.type, project_id: input.project_id, data: input.data, before: input.before });
   await ctx.trx
     .insertInto('events')

@@ -6,13 +6,14 @@ import type { Db } from '../store/connect.js';
 import type { LabelTable } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
-import { AppError, notFound } from './errors.js';
+import { AppError, notFound } from '../model/errors.js';
 import { emit } from './events.js';
-import { newHash } from './ids.js';
+import { newHash } from '../model/ids.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 import { loadTask } from './tasks.js';
 import { resolveActingUser } from './users.js';
-import { activityView, labelView, type ActivityView, type LabelView } from './views.js';
+import { type ActivityView, type LabelView } from '../model/views.js';
+import { activityView, labelView } from './views.js';
 
 export interface NewLabel {
   result: unknown[];

@@ -4,20 +4,20 @@
 // digest channels add a kind, not a table.
 import crypto from 'node:crypto';
 import type { Selectable } from 'kysely';
-import { literalRefusal } from '../channels/targets.js';
-import { signalWork } from '../routing/route.js';
+import { literalRefusal } from '../model/addresses.js';
+import { signalWork } from './routing.js';
 import { dialect as dialectOf, type DialectName } from '../dialects/index.js';
-import { nextFire } from '../schedule/cron.js';
+import { nextFire } from '../model/cron.js';
 import type { Db } from '../store/connect.js';
 import type { ChannelTable, NotificationTable } from '../store/schema.js';
 import { seal, type Keyring } from '../store/seal.js';
 import { openConfig, sealConfig } from '../store/sealed.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
-import { iso, isoOrNull } from './views.js';
-import { AppError, notFound } from './errors.js';
+import { iso, isoOrNull } from '../model/views.js';
+import { AppError, notFound } from '../model/errors.js';
 import { decodeCursor, pageLimit, titleContains, toPage, type Page, type PageQuery } from './paging.js';
-import { FROM_TO_TRIGGERS, firedKind, triggerSourceTypes } from './pipeline-triggers.js';
+import { FROM_TO_TRIGGERS, firedKind, triggerSourceTypes } from '../model/triggers.js';
 
 export { DIALECT_NAMES as DIALECTS } from '../dialects/index.js';
 export type Dialect = DialectName;
@@ -87,7 +87,7 @@ export interface DigestTrigger {
 
 /**
  * An event type, one with filters on its from/to values (project.status_changed), or a digest.
- * Pipelines add (domain/pipeline-triggers.ts) the derived "annotation status updated" event
+ * Pipelines add (model/triggers.ts) the derived "annotation status updated" event
  * and the fired kinds {event: 'incoming_webhook' | 'periodic' (cron, tz) | 'manual'}.
  */
 export type Trigger = string | { event: string; from?: string[] | undefined; to?: string[] | undefined; cron?: string | undefined; tz?: string | undefined } | { digest: DigestTrigger };

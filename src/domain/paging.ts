@@ -1,7 +1,7 @@
 // Keyset paging: a cursor is the last id a page returned, opaque to clients so the
 // encoding may change. Keyset (not offset) keeps each page one index range scan.
 import { sql, type RawBuilder } from 'kysely';
-import { AppError } from './errors.js';
+import { AppError } from '../model/errors.js';
 
 export interface Page<T> {
   data: T[];

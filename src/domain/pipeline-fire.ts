@@ -7,13 +7,13 @@ import crypto from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { Tx } from '../store/connect.js';
 import type { NotificationTable } from '../store/schema.js';
-import { newDelivery, signalWork } from '../routing/route.js';
+import { newDelivery, signalWork } from './routing.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
-import { AppError } from './errors.js';
-import type { CanonicalEvent, EventActor } from './events.js';
-import { uuidv7 } from './ids.js';
-import type { FiredKind } from './pipeline-triggers.js';
+import { AppError } from '../model/errors.js';
+import type { CanonicalEvent, EventActor } from '../model/event.js';
+import { uuidv7 } from '../model/ids.js';
+import type { FiredKind } from '../model/triggers.js';
 import { hashToken, loadPipeline } from './pipelines.js';
 
 /** The largest incoming-webhook or manual-run body: it is stored with every run. */

@@ -4,21 +4,21 @@
 //   send_webhook  -> a webhook channel in the superannotate dialect (concurrency 32, 30 s)
 //   send_email    -> an email channel sending seed 004's plain-text body per event, at once
 //   custom_action -> an `action` channel: user code run by the sandbox, one run = one delivery
-// Triggers (domain/pipeline-triggers.ts): entity events (with from/to for project and
+// Triggers (model/triggers.ts): entity events (with from/to for project and
 // annotation status), an incoming webhook (a URL and a token shown once), a periodic cron
 // schedule, or manual runs; firing those is in pipeline-fire.ts.
 import crypto from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/connect.js';
 import type { ChannelTable, NotificationTable } from '../store/schema.js';
-import { signalWork } from '../routing/route.js';
+import { signalWork } from './routing.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
-import { AppError, notFound } from './errors.js';
-import { iso } from './views.js';
+import { AppError, notFound } from '../model/errors.js';
+import { iso } from '../model/views.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
-import { nextFire } from '../schedule/cron.js';
-import { emailRefusal, firedKind } from './pipeline-triggers.js';
+import { nextFire } from '../model/cron.js';
+import { emailRefusal, firedKind } from '../model/triggers.js';
 import {
   createNotification,
   removeChannel,

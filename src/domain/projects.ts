@@ -1,22 +1,17 @@
 // Projects and their workflows. A project is created with its workflow (default: annotate,
 // review, complete, the Encord Workflow template shape), and every change is an event.
-import { sql } from 'kysely';
-import type { Db, Tx } from '../store/connect.js';
+import type { Db } from '../store/connect.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
-import { AppError, notFound } from './errors.js';
+import { AppError } from '../model/errors.js';
 import { emit } from './events.js';
-import { newHash } from './ids.js';
+import { newHash } from '../model/ids.js';
 import { decodeCursor, pageLimit, titleContains, toPage, type Page, type PageQuery } from './paging.js';
-import { projectView, stageView, type ProjectView, type StageView } from './views.js';
+import { type ProjectStatus, type ProjectView, type StageKind, type StageView } from '../model/views.js';
+import { projectView, stageView } from './views.js';
+import { loadProject, loadStages, projectSnapshot } from './project-reads.js';
 import { checkStageWebhooks, dropProjectStageWebhooks, stageWebhooks, syncStageWebhooks, type StageWebhookView } from './stage-webhooks.js';
 
-// SuperAnnotate's project statuses (seed 004: "Project status updated", NotStarted -> InProgress).
-export const PROJECT_STATUSES = ['NotStarted', 'InProgress', 'OnHold', 'Completed', 'Returned'] as const;
-export type ProjectStatus = (typeof PROJECT_STATUSES)[number];
-
-export const STAGE_KINDS = ['annotate', 'review', 'complete'] as const;
-export type StageKind = (typeof STAGE_KINDS)[number];
 
 export interface StageInput {
   kind: StageKind;
@@ -40,19 +35,6 @@ export interface ProjectPatch {
   label_config?: string | undefined;
 }
 
-/** Label Studio's project counters (seed 003), derived from rows at read time. */
-export interface ProjectCounters {
-  task_number: number;
-  finished_task_number: number;
-  total_annotations_number: number;
-  num_tasks_with_annotations: number;
-  useful_annotation_number: number;
-  ground_truth_number: number;
-  skipped_annotations_number: number;
-  total_predictions_number: number;
-}
-
-export type ProjectWithCounters = ProjectView & ProjectCounters & { workflow: { stages: StageView[] } };
 
 const DEFAULT_STAGES: StageInput[] = [{ kind: 'annotate' }, { kind: 'review' }, { kind: 'complete' }];
 const DEFAULT_TITLES: Record<StageKind, string> = { annotate: 'Annotate', review: 'Review', complete: 'Complete' };
@@ -78,21 +60,6 @@ async function applyStageWebhooks(ctx: Ctx, project: { id: number; title: string
   }
 }
 
-async function loadProject(trx: Db | Tx, orgId: number, id: number) {
-  const row = await trx.selectFrom('projects').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
-  if (!row) throw notFound('project', id);
-  return row;
-}
-
-export async function loadStages(trx: Db | Tx, projectId: number) {
-  return trx.selectFrom('stages').selectAll().where('project_id', '=', projectId).orderBy('position').execute();
-}
-
-export async function projectSnapshot(trx: Db | Tx, orgId: number, id: number): Promise<ProjectView & { workflow: { stages: StageView[] } }> {
-  const p = await loadProject(trx, orgId, id);
-  const stages = await loadStages(trx, id);
-  return { ...projectView(p), workflow: { stages: stages.map(stageView) } };
-}
 
 export async function createProject(ctx: Ctx, input: NewProject): Promise<ProjectView & { workflow: { stages: StageView[] } }> {
   requireRole(ctx.actor, CAN.manageProjects, 'create projects');
@@ -173,50 +140,6 @@ export async function deleteProject(ctx: Ctx, id: number): Promise<void> {
   });
 }
 
-export async function projectCounters(db: Db | Tx, projectId: number): Promise<ProjectCounters> {
-  // One round trip: each counter is a scalar subquery over an indexed project_id column.
-  const row = await db
-    .selectNoFrom((eb) => [
-      eb.selectFrom('tasks').select(eb.fn.countAll<number>().as('c')).where('project_id', '=', projectId).as('task_number'),
-      eb.selectFrom('tasks').select(eb.fn.countAll<number>().as('c')).where('project_id', '=', projectId).where('is_labeled', '=', 1).as('finished_task_number'),
-      eb.selectFrom('labels').select(eb.fn.countAll<number>().as('c')).where('project_id', '=', projectId).as('total_annotations_number'),
-      eb
-        .selectFrom('labels')
-        .select(sql<number>`count(distinct task_id)`.as('c'))
-        .where('project_id', '=', projectId)
-        .where('was_cancelled', '=', 0)
-        .where('ground_truth', '=', 0)
-        .as('num_tasks_with_annotations'),
-      eb
-        .selectFrom('labels')
-        .select(eb.fn.countAll<number>().as('c'))
-        .where('project_id', '=', projectId)
-        .where('was_cancelled', '=', 0)
-        .where('ground_truth', '=', 0)
-        .as('useful_annotation_number'),
-      eb.selectFrom('labels').select(eb.fn.countAll<number>().as('c')).where('project_id', '=', projectId).where('ground_truth', '=', 1).as('ground_truth_number'),
-      eb.selectFrom('labels').select(eb.fn.countAll<number>().as('c')).where('project_id', '=', projectId).where('was_cancelled', '=', 1).as('skipped_annotations_number'),
-    ])
-    .executeTakeFirstOrThrow();
-  const n = (v: unknown) => Number(v ?? 0);
-  return {
-    task_number: n(row.task_number),
-    finished_task_number: n(row.finished_task_number),
-    total_annotations_number: n(row.total_annotations_number),
-    num_tasks_with_annotations: n(row.num_tasks_with_annotations),
-    useful_annotation_number: n(row.useful_annotation_number),
-    ground_truth_number: n(row.ground_truth_number),
-    skipped_annotations_number: n(row.skipped_annotations_number),
-    // Labelcast stores no model predictions, so this is truly zero, kept for receivers that
-    // read Label Studio's full counter set.
-    total_predictions_number: 0,
-  };
-}
-
-export async function getProject(db: Db, orgId: number, id: number): Promise<ProjectWithCounters> {
-  const snap = await projectSnapshot(db, orgId, id);
-  return { ...snap, ...(await projectCounters(db, id)) };
-}
 
 export async function listProjects(db: Db, orgId: number, q: PageQuery & { search?: string | undefined; status?: ProjectStatus | undefined }): Promise<Page<ProjectView>> {
   const limit = pageLimit(q);

@@ -7,7 +7,7 @@ import type { Selectable } from 'kysely';
 import type { StageTable } from '../store/schema.js';
 import type { Db } from '../store/connect.js';
 import type { Ctx } from './context.js';
-import { AppError } from './errors.js';
+import { AppError } from '../model/errors.js';
 import { createNotification, deleteNotification, type WebhookConfig } from './notifications.js';
 
 export interface StageWebhookView {

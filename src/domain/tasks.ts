@@ -6,12 +6,14 @@ import type { Db } from '../store/connect.js';
 import type { StageTable, TaskTable } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
-import { notFound } from './errors.js';
+import { notFound } from '../model/errors.js';
 import { emit } from './events.js';
-import { newHash } from './ids.js';
+import { newHash } from '../model/ids.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
-import { loadStages, projectSnapshot, type StageKind } from './projects.js';
-import { taskView, type TaskView } from './views.js';
+import { loadStages, projectSnapshot } from './project-reads.js';
+import { type StageKind } from '../model/views.js';
+import { type TaskView } from '../model/views.js';
+import { taskView } from './views.js';
 
 export const MAX_IMPORT = 1000;
 

@@ -7,11 +7,12 @@
 //   review   --last label accepted--> complete
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
-import { AppError, notFound } from './errors.js';
+import { AppError, notFound } from '../model/errors.js';
 import { emit } from './events.js';
 import { loadTask, stageOf, type LoadedTask } from './tasks.js';
 import { resolveActingUser } from './users.js';
-import { labelView, taskView, type LabelView, type TaskView } from './views.js';
+import { type LabelView, type TaskView } from '../model/views.js';
+import { labelView, taskView } from './views.js';
 
 type LabelRef = { id: number; label_hash: string; completed_by: number };
 

@@ -3,9 +3,10 @@
 import type { Db } from '../store/connect.js';
 import type { Ctx, Role } from './context.js';
 import { CAN, requireRole } from './access.js';
-import { AppError, notFound } from './errors.js';
+import { AppError, notFound } from '../model/errors.js';
 import { pageLimit, decodeCursor, toPage, type Page, type PageQuery } from './paging.js';
-import { userView, type UserView } from './views.js';
+import { type UserView } from '../model/views.js';
+import { userView } from './views.js';
 
 export interface NewUser {
   email: string;

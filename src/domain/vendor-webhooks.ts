@@ -11,8 +11,8 @@ import type { Keyring } from '../store/seal.js';
 import { openConfig } from '../store/sealed.js';
 import { ACTION_EVENTS, type LsAction } from '../dialects/label-studio.js';
 import type { Ctx } from './context.js';
-import { AppError, notFound } from './errors.js';
-import { iso } from './views.js';
+import { AppError, notFound } from '../model/errors.js';
+import { iso } from '../model/views.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 import {
   createNotification,

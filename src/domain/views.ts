@@ -1,8 +1,6 @@
-// Row -> public JSON shape of each entity. The API returns these and events carry them as
-// before/after snapshots, so a receiver sees the same object whichever way it looks.
-// Field names follow the seeds: Label Studio (task.data/meta/is_labeled, annotation
-// result/lead_time/was_cancelled/ground_truth/completed_by) and Encord (project_hash,
-// data_hash, label_hash).
+// Row -> public JSON shape of each entity (the shapes are in model/views.ts). The API returns
+// these and events carry them as before/after snapshots, so a receiver sees the same object
+// whichever way it looks.
 import type { Selectable } from 'kysely';
 import type {
   ActivityTable,
@@ -12,31 +10,7 @@ import type {
   TaskTable,
   UserTable,
 } from '../store/schema.js';
-
-export const iso = (ms: number) => new Date(ms).toISOString();
-export const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
-
-export interface StageView {
-  id: number;
-  stage_hash: string;
-  position: number;
-  kind: string;
-  title: string;
-}
-
-export interface ProjectView {
-  id: number;
-  project_hash: string;
-  title: string;
-  description: string;
-  status: string;
-  label_config: string;
-  created_by: number | null;
-  organization: number;
-  created_at: string;
-  updated_at: string;
-}
-
+import { iso, type ActivityView, type LabelView, type ProjectView, type StageView, type TaskView, type UserView } from '../model/views.js';
 export function projectView(p: Selectable<ProjectTable>): ProjectView {
   return {
     id: p.id,
@@ -51,27 +25,9 @@ export function projectView(p: Selectable<ProjectTable>): ProjectView {
     updated_at: iso(p.updated_at),
   };
 }
-
 export function stageView(s: Pick<Selectable<StageTable>, 'id' | 'stage_hash' | 'position' | 'kind' | 'title'>): StageView {
   return { id: s.id, stage_hash: s.stage_hash, position: s.position, kind: s.kind, title: s.title };
 }
-
-export interface TaskView {
-  id: number;
-  data_hash: string;
-  project: number;
-  data: Record<string, unknown>;
-  meta: Record<string, unknown>;
-  stage: { id: number; kind: string; title: string };
-  assignee: number | null;
-  reviewer: number | null;
-  is_labeled: boolean;
-  /** Tasks imported in one request share it (Label Studio: file_upload). */
-  import_id: number;
-  created_at: string;
-  updated_at: string;
-}
-
 export function taskView(t: Selectable<TaskTable>, stage: Selectable<StageTable>): TaskView {
   return {
     id: t.id,
@@ -88,22 +44,6 @@ export function taskView(t: Selectable<TaskTable>, stage: Selectable<StageTable>
     updated_at: iso(t.updated_at),
   };
 }
-
-export interface LabelView {
-  id: number;
-  label_hash: string;
-  task: number;
-  project: number;
-  result: unknown[];
-  completed_by: number;
-  lead_time: number;
-  was_cancelled: boolean;
-  ground_truth: boolean;
-  review_status: string;
-  created_at: string;
-  updated_at: string;
-}
-
 export function labelView(l: Selectable<LabelTable>): LabelView {
   return {
     id: l.id,
@@ -120,17 +60,6 @@ export function labelView(l: Selectable<LabelTable>): LabelView {
     updated_at: iso(l.updated_at),
   };
 }
-
-export interface UserView {
-  id: number;
-  email: string;
-  name: string;
-  role: string;
-  organization: number;
-  created_at: string;
-  updated_at: string;
-}
-
 export function userView(u: Selectable<UserTable>): UserView {
   return {
     id: u.id,
@@ -142,18 +71,6 @@ export function userView(u: Selectable<UserTable>): UserView {
     updated_at: iso(u.updated_at),
   };
 }
-
-export interface ActivityView {
-  id: number;
-  kind: string;
-  user: number;
-  label: number | null;
-  task: number;
-  duration_ms: number;
-  comment: string | null;
-  occurred_at: string;
-}
-
 export function activityView(a: Selectable<ActivityTable>): ActivityView {
   return {
     id: a.id,

@@ -3,20 +3,14 @@
 // an `action` channel) still pending or running past its action's TTL ends as `expired`.
 // Idempotent (a status-guarded UPDATE), so every scheduler may run it.
 import type { Store } from '../store/connect.js';
+import { expireRuns } from '../store/queue/expire.js';
 
 export async function expireActionRuns(store: Store, now: number): Promise<number> {
   const actions = await store.db.selectFrom('channels').select(['id', 'config']).where('kind', '=', 'action').execute();
   let expired = 0;
   for (const a of actions) {
     const ttl = (JSON.parse(a.config) as { ttl_ms?: number }).ttl_ms ?? 3 * 3600 * 1000;
-    const res = await store.db
-      .updateTable('deliveries')
-      .set({ status: 'expired', last_error: `expired: not finished within its TTL of ${Math.round(ttl / 1000)} s`, lease_until: null, leased_by: null, updated_at: now, completed_at: now })
-      .where('channel_id', '=', a.id)
-      .where('status', 'in', ['pending', 'sending'])
-      .where('created_at', '<=', now - ttl)
-      .executeTakeFirst();
-    expired += Number(res.numUpdatedRows);
+    expired += await expireRuns(store.db, a.id, ttl, now);
   }
   return expired;
 }

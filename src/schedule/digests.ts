@@ -6,11 +6,12 @@
 import type { Selectable } from 'kysely';
 import type { Store } from '../store/connect.js';
 import type { ChannelTable, NotificationTable } from '../store/schema.js';
-import { computeDigest, type Digest } from '../domain/digest.js';
+import { computeDigest } from '../domain/digest-stats.js';
+import type { DigestPayload } from '../model/digest.js';
 import { dialect } from '../dialects/index.js';
-import { newDelivery } from '../routing/route.js';
+import { newDelivery } from '../domain/routing.js';
 import type { DigestTrigger, Trigger, WebhookConfig } from '../domain/notifications.js';
-import { lastFire } from './cron.js';
+import { lastFire } from '../model/cron.js';
 
 export function digestTrigger(n: Pick<Selectable<NotificationTable>, 'triggers'>): DigestTrigger | undefined {
   const t = (JSON.parse(n.triggers) as Trigger[]).find((x) => typeof x !== 'string' && 'digest' in x) as { digest: DigestTrigger } | undefined;
@@ -23,10 +24,6 @@ export function carriesDigest(c: Pick<Selectable<ChannelTable>, 'kind' | 'config
   return dialect((JSON.parse(c.config) as WebhookConfig).dialect).supports('digest');
 }
 
-export interface DigestPayload extends Digest {
-  kind: 'digest';
-  notification: { id: number; title: string };
-}
 
 export async function runDueDigests(store: Store, now: number): Promise<number> {
   const candidates = (await store.db.selectFrom('notifications').selectAll().where('active', '=', 1).where('triggers', 'like', '%"digest"%').execute()).filter((n) => digestTrigger(n));

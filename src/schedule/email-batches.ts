@@ -4,7 +4,7 @@
 // delivery. The delivery's dedupe_key is the window's key, so with any number of
 // schedulers, and after a restart, a window becomes exactly one message.
 import type { Store } from '../store/connect.js';
-import { newDelivery } from '../routing/route.js';
+import { newDelivery } from '../domain/routing.js';
 
 /** Items of a window whose message is already under way are moved to the open window. */
 export async function closeEmailWindows(store: Store, windowMs: number, now: number, graceMs = 2000): Promise<number> {

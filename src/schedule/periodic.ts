@@ -5,7 +5,7 @@
 // fires once, late; older missed runs are not owed (as digests).
 import type { Store } from '../store/connect.js';
 import { firePipeline } from '../domain/pipeline-fire.js';
-import { lastFire } from './cron.js';
+import { lastFire } from '../model/cron.js';
 
 interface PeriodicTrigger {
   event: 'periodic';

@@ -9,14 +9,14 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'k
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations.js';
 
-export type DialectName = 'sqlite' | 'postgres';
+import type { DatabaseKind } from './kind.js';
 export const WORK_CHANNEL = 'labelcast_work';
 export type Db = Kysely<Database>;
 export type Tx = Transaction<Database>;
 
 export interface Store {
   readonly db: Db;
-  readonly dialect: DialectName;
+  readonly kind: DatabaseKind;
   /** Runs fn in one transaction: every row and event it writes commits together or not at all. */
   tx<T>(fn: (trx: Tx) => Promise<T>): Promise<T>;
   migrate(): Promise<string[]>;
@@ -209,22 +209,22 @@ function coalescedNotify(db: Db): () => void {
 
 function makeStore(
   db: Db,
-  dialect: DialectName,
+  kind: DatabaseKind,
   close: () => Promise<void>,
   schema?: string,
   listenForWork: Store['listenForWork'] = async () => async () => undefined,
 ): Store {
   return {
     db,
-    dialect,
-    tx: dialect === 'sqlite' ? (fn) => sqliteTx(db, fn) : (fn) => db.transaction().execute(fn),
-    migrate: () => migrateToLatest(db, dialect, schema),
+    kind,
+    tx: kind === 'sqlite' ? (fn) => sqliteTx(db, fn) : (fn) => db.transaction().execute(fn),
+    migrate: () => migrateToLatest(db, kind, schema),
     lockForBootstrap: async (trx) => {
       // An arbitrary constant key for the advisory lock; released at commit.
-      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(727165001)`.execute(trx);
+      if (kind === 'postgres') await sql`select pg_advisory_xact_lock(727165001)`.execute(trx);
     },
-    forUpdate: (q) => (dialect === 'postgres' ? q.forUpdate() : q),
-    notifyWork: dialect === 'postgres' ? coalescedNotify(db) : () => undefined,
+    forUpdate: (q) => (kind === 'postgres' ? q.forUpdate() : q),
+    notifyWork: kind === 'postgres' ? coalescedNotify(db) : () => undefined,
     listenForWork,
     close,
   };

@@ -1,7 +1,7 @@
 // Database failures a client should see as something other than a 500. When the database
 // cannot take a write (disk full, locked past busy_timeout, connection lost), the answer is
 // 503 with nothing written: the transaction was rolled back, so the client may retry.
-import type { ErrorCode } from '../domain/errors.js';
+import type { ErrorCode } from '../model/errors.js';
 
 export interface StoreFailure {
   code: ErrorCode;

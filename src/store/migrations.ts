@@ -2,10 +2,10 @@
 // auto-incrementing key and a 64-bit integer are spelled) are resolved by the helpers
 // below, so a migration reads the same for SQLite and PostgreSQL.
 import { Migrator, type ColumnDefinitionBuilder, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import type { DialectName } from './connect.js';
+import type { DatabaseKind } from './kind.js';
 
-function types(dialect: DialectName) {
-  const pg = dialect === 'postgres';
+function types(kind: DatabaseKind) {
+  const pg = kind === 'postgres';
   return {
     // SQLite: INTEGER PRIMARY KEY is the rowid; AUTOINCREMENT keeps ids of deleted rows
     // from being reused (a webhook receiver may still hold them).
@@ -15,15 +15,15 @@ function types(dialect: DialectName) {
   };
 }
 
-function idColumn(dialect: DialectName) {
-  const t = types(dialect);
+function idColumn(kind: DatabaseKind) {
+  const t = types(kind);
   return (c: ColumnDefinitionBuilder) =>
     t.pg ? c.primaryKey() : c.primaryKey().autoIncrement();
 }
 
-function initial(dialect: DialectName): Migration {
-  const t = types(dialect);
-  const id = idColumn(dialect);
+function initial(kind: DatabaseKind): Migration {
+  const t = types(kind);
+  const id = idColumn(kind);
   return {
     async up(db: Kysely<any>) {
       await db.schema
@@ -163,9 +163,9 @@ function initial(dialect: DialectName): Migration {
   };
 }
 
-function notifications(dialect: DialectName): Migration {
-  const t = types(dialect);
-  const id = idColumn(dialect);
+function notifications(kind: DatabaseKind): Migration {
+  const t = types(kind);
+  const id = idColumn(kind);
   return {
     async up(db: Kysely<any>) {
       await db.schema
@@ -197,7 +197,7 @@ function notifications(dialect: DialectName): Migration {
         .addColumn('org_id', t.big, (c) => c.notNull())
         .addColumn('notification_id', t.big, (c) => c.notNull().references('notifications.id'))
         .addColumn('kind', 'text', (c) => c.notNull())
-        // JSON: the kind's settings (webhook: url, dialect, headers).
+        // JSON: the kind's settings (webhook: url, kind, headers).
         .addColumn('config', 'text', (c) => c.notNull())
         .addColumn('secret', 'text')
         .addColumn('previous_secret', 'text')
@@ -224,7 +224,7 @@ function notifications(dialect: DialectName): Migration {
         // Null for test pings, which carry their own payload.
         .addColumn('event_id', 'text')
         .addColumn('event_type', 'text', (c) => c.notNull())
-        // A dialect may split one event into several messages (SuperAnnotate sends one per
+        // A kind may split one event into several messages (SuperAnnotate sends one per
         // item): one delivery per part.
         .addColumn('part', 'integer', (c) => c.notNull())
         .addColumn('payload', 'text')
@@ -273,9 +273,9 @@ function notifications(dialect: DialectName): Migration {
   };
 }
 
-function messaging(dialect: DialectName): Migration {
-  const t = types(dialect);
-  const id = idColumn(dialect);
+function messaging(kind: DatabaseKind): Migration {
+  const t = types(kind);
+  const id = idColumn(kind);
   return {
     async up(db: Kysely<any>) {
       // Deliveries made by the scheduler (email batches, digests) carry the key of their
@@ -363,8 +363,8 @@ function messaging(dialect: DialectName): Migration {
   };
 }
 
-function channelNotBefore(dialect: DialectName): Migration {
-  const t = types(dialect);
+function channelNotBefore(kind: DatabaseKind): Migration {
+  const t = types(kind);
   return {
     async up(db: Kysely<any>) {
       // A destination that answered 429 with Retry-After gets nothing before this time,
@@ -374,9 +374,9 @@ function channelNotBefore(dialect: DialectName): Migration {
   };
 }
 
-function pipelines(dialect: DialectName): Migration {
-  const t = types(dialect);
-  const id = idColumn(dialect);
+function pipelines(kind: DatabaseKind): Migration {
+  const t = types(kind);
+  const id = idColumn(kind);
   return {
     async up(db: Kysely<any>) {
       // A pipeline's incoming-webhook trigger: the token is shown once and kept hashed, like
@@ -407,13 +407,13 @@ function pipelines(dialect: DialectName): Migration {
   };
 }
 
-export function migrations(dialect: DialectName): Record<string, Migration> {
+export function migrations(kind: DatabaseKind): Record<string, Migration> {
   return {
-    '0001_initial': initial(dialect),
-    '0002_notifications': notifications(dialect),
-    '0003_messaging': messaging(dialect),
-    '0004_channel_not_before': channelNotBefore(dialect),
-    '0005_pipelines': pipelines(dialect),
+    '0001_initial': initial(kind),
+    '0002_notifications': notifications(kind),
+    '0003_messaging': messaging(kind),
+    '0004_channel_not_before': channelNotBefore(kind),
+    '0005_pipelines': pipelines(kind),
   };
 }
 
@@ -424,10 +424,10 @@ class InlineProvider implements MigrationProvider {
   }
 }
 
-export async function migrateToLatest(db: Kysely<any>, dialect: DialectName, schema?: string): Promise<string[]> {
+export async function migrateToLatest(db: Kysely<any>, kind: DatabaseKind, schema?: string): Promise<string[]> {
   const migrator = new Migrator({
     db,
-    provider: new InlineProvider(migrations(dialect)),
+    provider: new InlineProvider(migrations(kind)),
     migrationTableName: 'labelcast_migrations',
     migrationLockTableName: 'labelcast_migrations_lock',
     // Kysely looks for its tables across all schemas; name ours so that a database holding

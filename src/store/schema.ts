@@ -3,7 +3,7 @@
 // - times are epoch milliseconds in integer columns (bigint on PostgreSQL, parsed back to
 //   number in store/connect.ts); range queries for digests stay plain integer comparisons.
 // - flags are 0/1 integers: better-sqlite3 cannot bind JS booleans, and one representation
-//   means no per-dialect conversion in domain code.
+//   means no per-database conversion in domain code.
 // - JSON documents are text; nothing queries inside them.
 import type { Generated } from 'kysely';
 
@@ -217,7 +217,7 @@ export interface ActionSecretTable {
   id: Generated<number>;
   org_id: number;
   name: string;
-  /** The values, sealed (domain/secret-box.ts); never returned. */
+  /** The values, sealed (store/secret-box.ts); never returned. */
   sealed: string;
   /** The key names, JSON: shown so a user can see what a set holds. */
   keys: string;

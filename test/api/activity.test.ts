@@ -3,12 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryActivity, MINUTE } from '../../src/domain/activity.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 
-describe.each(DIALECTS)('delivery activity on %s', (dialect) => {
+describe.each(KINDS)('delivery activity on %s', (kind) => {
   let t: TestApi;
   beforeAll(async () => {
-    t = await setupApi(dialect);
+    t = await setupApi(kind);
   });
   afterAll(() => t.close());
 

@@ -1,10 +1,10 @@
 // Bad input gets a 4xx with a stable code and a message that says what to fix, never a 500
 // and never a partial write.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 
-describe.each(DIALECTS)('bad input on %s', (dialect) => {
+describe.each(KINDS)('bad input on %s', (kind) => {
   let api: TestApi;
   let project: any;
   let task: any;
@@ -12,7 +12,7 @@ describe.each(DIALECTS)('bad input on %s', (dialect) => {
   const rowCount = async (table: 'tasks' | 'labels' | 'projects' | 'users') => Number((await api.store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
 
   beforeAll(async () => {
-    api = await setupApi(dialect, { bodyLimit: 64 * 1024 });
+    api = await setupApi(kind, { bodyLimit: 64 * 1024 });
     project = (await api.call('POST', '/v1/projects', { body: { title: 'P' } })).body;
     task = (await api.call('POST', `/v1/projects/${project.id}/tasks`, { body: { tasks: [{ data: { x: 1 } }] } })).body.tasks[0];
   });

@@ -2,11 +2,12 @@
 // sees a request come back in our shape, and a client sending headers slowly is cut off.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type Api } from '../../src/api/app.js';
+import { buildApp } from '../../src/api/app.js';
+import type { Api } from '../../src/api/http.js';
 import { openTestStore, testKeyring } from '../helpers/stores.js';
 import type { Store } from '../../src/store/connect.js';
-import { loadDeliverySettings } from '../../src/delivery/settings.js';
-import { loadMessagingSettings } from '../../src/channels/messaging-settings.js';
+import { loadDeliverySettings } from '../../src/model/delivery-settings.js';
+import { loadMessagingSettings } from '../../src/model/messaging-settings.js';
 
 /** Sends raw bytes, collects everything until the server closes (or 10 s pass). */
 function rawExchange(port: number, write: (s: net.Socket) => void): Promise<{ text: string; closedAfterMs: number }> {

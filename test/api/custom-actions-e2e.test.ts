@@ -4,16 +4,16 @@
 // compiled JavaScript). No node:vm runner here; the one concurrency test below uses a
 // test-only blocking runner, labelled, because holding 40 runs open is about the queue.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
 import { createSandboxRunner, type SandboxRunner } from '../../src/delivery/sandbox-runner.js';
-import { loadDeliverySettings } from '../../src/delivery/settings.js';
-import type { ActionRunner } from '../../src/channels/action-runner.js';
+import { loadDeliverySettings } from '../../src/model/delivery-settings.js';
+import type { ActionRunner } from '../../src/model/action-run.js';
 
 const TOKEN = 'tok-e2e-0123456789';
 
-describe.each(DIALECTS)('custom actions in the sandbox on %s', (dialect) => {
+describe.each(KINDS)('custom actions in the sandbox on %s', (kind) => {
   let api: TestApi;
   let rx: Receiver;
   let runner: SandboxRunner;
@@ -23,7 +23,7 @@ describe.each(DIALECTS)('custom actions in the sandbox on %s', (dialect) => {
     });
     const settings = loadDeliverySettings({});
     runner = createSandboxRunner({ targets: { allowPrivate: true, allowlist: null }, proxyUrl: undefined, fetchTimeoutMs: 5000, settings: { ...settings.actions, processes: 2 } });
-    api = await setupApi(dialect, { worker: true, actionRunner: runner });
+    api = await setupApi(kind, { worker: true, actionRunner: runner });
     expect((await api.call('POST', '/v1/secrets', { body: { name: 'ext-api', values: { API_TOKEN: TOKEN } } })).status).toBe(201);
   }, 60_000);
   afterAll(async () => {
@@ -118,7 +118,7 @@ def handler(event, context):
   }, 90_000);
 });
 
-describe.each(DIALECTS)('custom-action concurrency on %s', (dialect) => {
+describe.each(KINDS)('custom-action concurrency on %s', (kind) => {
   it('at most 32 runs of one action at once; the rest wait their turn', async () => {
     // TEST-ONLY RUNNER: holds every run open until released, to observe the queue's cap.
     let active = 0;
@@ -138,7 +138,7 @@ describe.each(DIALECTS)('custom-action concurrency on %s', (dialect) => {
           else gates.push(finish);
         }),
     };
-    const api = await setupApi(dialect, { worker: true, actionRunner: held });
+    const api = await setupApi(kind, { worker: true, actionRunner: held });
     try {
       const pl = (await api.call('POST', '/v1/pipelines', { body: { name: 'many', trigger: { event: 'manual' }, action: { type: 'custom_action', language: 'javascript', code: 'function handler(){}' } } })).body;
       for (let i = 0; i < 40; i++) expect((await api.call('POST', `/v1/pipelines/${pl.id}/run`, { body: { i } })).status).toBe(202);

@@ -3,10 +3,10 @@
 // shape. CI runs a small seed count; `npm run fuzz` (FUZZ_RUNS=10000) runs the full count.
 // Deterministic: FUZZ_SEED picks the sequence, and a failure prints the request to replay.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
-import { ERROR_CATALOGUE } from '../../src/domain/errors.js';
-import { parseAllowlist } from '../../src/channels/targets.js';
+import { ERROR_CATALOGUE } from '../../src/model/errors.js';
+import { parseAllowlist } from '../../src/model/addresses.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
@@ -114,12 +114,12 @@ function request(r: Rng, op: Op, spec: any) {
   return { method, url, headers, payload };
 }
 
-describe.each(DIALECTS)('fuzz over /openapi.json on %s', (dialect) => {
+describe.each(KINDS)('fuzz over /openapi.json on %s', (kind) => {
   let api: TestApi;
   let spec: any;
   beforeAll(async () => {
     // Private targets refused: fuzzed URLs must not reach anything on this machine.
-    api = await setupApi(dialect, { targets: { allowPrivate: false, allowlist: parseAllowlist(undefined) }, messaging: { slackClientId: 'cid', slackClientSecret: 'csecret' } });
+    api = await setupApi(kind, { targets: { allowPrivate: false, allowlist: parseAllowlist(undefined) }, messaging: { slackClientId: 'cid', slackClientSecret: 'csecret' } });
     spec = (await api.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     // Some real rows so ids 1..3 hit existing resources, not only 404s.
     const p = (await api.call('POST', '/v1/projects', { body: { title: 'Fuzz' } })).body;
@@ -152,7 +152,7 @@ describe.each(DIALECTS)('fuzz over /openapi.json on %s', (dialect) => {
         expect(typeof body.message, where).toBe('string');
       }
     }
-    if (process.env.FUZZ_REPORT) console.log(`fuzz: ${RUNS} requests on ${dialect}, ${fivexx.length} 5xx; by status ${JSON.stringify(Object.fromEntries(byStatus))}`);
+    if (process.env.FUZZ_REPORT) console.log(`fuzz: ${RUNS} requests on ${kind}, ${fivexx.length} 5xx; by status ${JSON.stringify(Object.fromEntries(byStatus))}`);
     expect(fivexx).toEqual([]);
   }, Math.max(60_000, RUNS * 50));
 });

@@ -1,19 +1,19 @@
 // Issue 10 defects 2 and 3: malformed input gets a documented 4xx in our {code, message,
 // status} shape, never a 500 and never Fastify's default error form.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 
 const nested = (levels: number, leaf = '1') => '['.repeat(levels) + leaf + ']'.repeat(levels);
 
-describe.each(DIALECTS)('malformed input on %s', (dialect) => {
+describe.each(KINDS)('malformed input on %s', (kind) => {
   let api: TestApi;
   let project: any;
   let task: any;
   const taskCount = async () => Number((await api.store.db.selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
 
   beforeAll(async () => {
-    api = await setupApi(dialect, { bodyLimit: 1024 * 1024, messaging: { slackClientId: 'cid', slackClientSecret: 'csecret' } });
+    api = await setupApi(kind, { bodyLimit: 1024 * 1024, messaging: { slackClientId: 'cid', slackClientSecret: 'csecret' } });
     project = (await api.call('POST', '/v1/projects', { body: { title: 'P' } })).body;
     task = (await api.call('POST', `/v1/projects/${project.id}/tasks`, { body: { tasks: [{ data: { x: 1 } }] } })).body.tasks[0];
   });

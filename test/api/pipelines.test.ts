@@ -8,12 +8,12 @@
 // real code running. Production wires the sandbox's runner in src/server.ts.
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
 import { startSmtp, type Smtp } from '../helpers/smtp.js';
-import type { ActionRunner } from '../../src/channels/action-runner.js';
-import { pipelineEmail } from '../../src/channels/pipeline-email.js';
+import type { ActionRunner } from '../../src/model/action-run.js';
+import { pipelineEmail } from '../../src/delivery/pipeline-email.js';
 import { Scheduler } from '../../src/schedule/scheduler.js';
 import { expireActionRuns } from '../../src/schedule/action-ttl.js';
 import { hmacHex } from '../../src/dialects/superannotate.js';
@@ -35,14 +35,14 @@ const vmRunner: ActionRunner = {
   },
 };
 
-describe.each(DIALECTS)('pipelines on %s', (dialect) => {
+describe.each(KINDS)('pipelines on %s', (kind) => {
   let api: TestApi;
   let rx: Receiver;
   let smtp: Smtp;
   beforeAll(async () => {
     rx = await startReceiver();
     smtp = await startSmtp();
-    api = await setupApi(dialect, { worker: true, actionRunner: vmRunner, messaging: { smtpUrl: smtp.url, emailFrom: 'Labelcast <noreply@labelcast.test>' } });
+    api = await setupApi(kind, { worker: true, actionRunner: vmRunner, messaging: { smtpUrl: smtp.url, emailFrom: 'Labelcast <noreply@labelcast.test>' } });
   });
   afterAll(async () => {
     await api?.close();
@@ -282,7 +282,7 @@ describe.each(DIALECTS)('pipelines on %s', (dialect) => {
     expect(run.input).toMatchObject({ event: { event: 'incoming_webhook', pipeline_id: pl.id, trigger_result_id: res.body.event_id }, context: { item: 7 } });
 
     // A process without a runner: the run is attempted, fails with the reason, and waits for a retry.
-    const bare = await setupApi(dialect, { worker: true, delivery: { schedule: [0, 60_000] } });
+    const bare = await setupApi(kind, { worker: true, delivery: { schedule: [0, 60_000] } });
     try {
       const p2 = (await bare.call('POST', '/v1/pipelines', { body: { name: 'm', trigger: { event: 'manual' }, action: { type: 'custom_action', language: 'javascript', code: 'function handler(){ return 1 }', ttl_s: 1 } } })).body;
       const fired = (await bare.call('POST', `/v1/pipelines/${p2.id}/run`, { body: {} })).body;

@@ -5,15 +5,15 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { redactUrl } from '../../src/api/log.js';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 
 const CREDENTIAL = 'Token s3cr3t-value-never-shown';
 
-describe.each(DIALECTS)('custom header values are masked for every member on %s', (dialect) => {
+describe.each(KINDS)('custom header values are masked for every member on %s', (kind) => {
   let api: TestApi;
   beforeAll(async () => {
-    api = await setupApi(dialect);
+    api = await setupApi(kind);
   });
   afterAll(async () => {
     await api?.close();

@@ -1,7 +1,7 @@
 // A key of one organization can never read or change another's data: every route of the
 // OpenAPI document is called with organization B's key on organization A's resources.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 
 // A valid body for every route that takes one, so the call reaches the handler rather than
@@ -42,13 +42,13 @@ const BODIES: Record<string, unknown> = {
   'POST /v1/hooks/{id}': { any: 'body' },
 };
 
-describe.each(DIALECTS)('organization isolation on %s', (dialect) => {
+describe.each(KINDS)('organization isolation on %s', (kind) => {
   let api: TestApi;
   let ids: Record<string, number | string>;
   let routes: { method: string; path: string }[];
 
   beforeAll(async () => {
-    api = await setupApi(dialect);
+    api = await setupApi(kind);
     const { call } = api;
     const notification = (await call('POST', '/v1/notifications', { body: { title: 'A hook', triggers: ['all'], channels: [{ type: 'webhook', url: 'http://127.0.0.1:9/hook', secret: true }] } })).body;
     const project = (await call('POST', '/v1/projects', { body: { title: 'A secret' } })).body;

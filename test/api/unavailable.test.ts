@@ -5,11 +5,11 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeFailure } from '../../src/store/failures.js';
-import { DIALECTS, TEST_DATABASE_URL } from '../helpers/stores.js';
+import { KINDS, TEST_DATABASE_URL } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 
-async function holdWriteLock(dialect: string, location: string): Promise<() => Promise<void>> {
-  if (dialect === 'sqlite') {
+async function holdWriteLock(kind: string, location: string): Promise<() => Promise<void>> {
+  if (kind === 'sqlite') {
     const other = new SQLite(location);
     other.exec('BEGIN IMMEDIATE');
     return async () => {
@@ -27,17 +27,17 @@ async function holdWriteLock(dialect: string, location: string): Promise<() => P
   };
 }
 
-describe.each(DIALECTS)('database unavailable on %s', (dialect) => {
+describe.each(KINDS)('database unavailable on %s', (kind) => {
   let api: TestApi;
   beforeAll(async () => {
-    api = await setupApi(dialect, { busyTimeoutMs: 200 });
+    api = await setupApi(kind, { busyTimeoutMs: 200 });
   });
   afterAll(async () => api?.close());
 
   it('answers 503 service_unavailable, writes nothing, and recovers', async () => {
     const events = async () => Number((await api.store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
     const before = await events();
-    const release = await holdWriteLock(dialect, api.location);
+    const release = await holdWriteLock(kind, api.location);
     let res;
     try {
       res = await api.call('POST', '/v1/projects', { body: { title: 'blocked' } });

@@ -1,7 +1,7 @@
 // The scripted walk of issue 2: a whole annotation session through the API produces exactly
 // the expected events, in order, on both databases.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 
 async function allEvents(api: TestApi, key?: string) {
@@ -17,10 +17,10 @@ async function allEvents(api: TestApi, key?: string) {
   return out;
 }
 
-describe.each(DIALECTS)('annotation walk on %s', (dialect) => {
+describe.each(KINDS)('annotation walk on %s', (kind) => {
   let api: TestApi;
   beforeAll(async () => {
-    api = await setupApi(dialect);
+    api = await setupApi(kind);
   });
   afterAll(async () => api?.close());
 

@@ -1,16 +1,16 @@
 // The workflow's rules: who may do what, which transitions are allowed, how workflows
 // change, and how tasks are paged; on both databases.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 
-describe.each(DIALECTS)('workflow rules on %s', (dialect) => {
+describe.each(KINDS)('workflow rules on %s', (kind) => {
   let api: TestApi;
   let keys: Record<'manager' | 'annotator' | 'reviewer', string>;
   let users: Record<'manager' | 'annotator' | 'reviewer', any>;
 
   beforeAll(async () => {
-    api = await setupApi(dialect);
+    api = await setupApi(kind);
     users = {} as typeof users;
     keys = {} as typeof keys;
     for (const role of ['manager', 'annotator', 'reviewer'] as const) {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN_KEY, launchBrowser, startConsoleServer, type ConsoleServer } from '../helpers/browser.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 
 // `npm run screenshots` refreshes docs/console/*.png; a plain test run still takes every
 // screenshot (so a screen that cannot render fails here) but into a temporary folder, leaving
@@ -26,17 +26,17 @@ async function until<T>(what: string, f: () => Promise<T | undefined | null | fa
   }
 }
 
-describe.each(DIALECTS)('console in Chromium (%s)', (dialect) => {
+describe.each(KINDS)('console in Chromium (%s)', (kind) => {
   let server: ConsoleServer;
   let browser: Browser;
   let page: Page;
   let receiver: Receiver;
   const shot = async (name: string) => {
-    if (dialect === 'sqlite') await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+    if (kind === 'sqlite') await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   };
 
   beforeAll(async () => {
-    [server, browser, receiver] = await Promise.all([startConsoleServer(dialect), launchBrowser(), startReceiver()]);
+    [server, browser, receiver] = await Promise.all([startConsoleServer(kind), launchBrowser(), startReceiver()]);
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(10_000);
   });

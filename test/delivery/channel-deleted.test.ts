@@ -6,7 +6,7 @@
 // then other channels must still deliver and shutdown must complete; on both databases.
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 import { api as http, freshDatabase, startChild } from '../helpers/process.js';
 import fs from 'node:fs';
@@ -51,7 +51,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not finish in ${ms} ms`)), ms))]);
 }
 
-describe.each(DIALECTS)('a channel deleted while its request is in flight, on %s', (dialect) => {
+describe.each(KINDS)('a channel deleted while its request is in flight, on %s', (kind) => {
   let api: TestApi | null = null;
   const receivers: Receiver[] = [];
   afterEach(async () => {
@@ -61,7 +61,7 @@ describe.each(DIALECTS)('a channel deleted while its request is in flight, on %s
   });
 
   it.each(OWNERS)('deleting its $owner ends the delivery as cancelled and keeps the engine going', { timeout: 30_000 }, async ({ create, remove }) => {
-    api = await setupApi(dialect, { worker: true });
+    api = await setupApi(kind, { worker: true });
     const a = api;
     const { slow, release } = await heldReceiver();
     const fast = await startReceiver();
@@ -105,7 +105,7 @@ describe.each(DIALECTS)('a channel deleted while its request is in flight, on %s
   });
 });
 
-describe.each(DIALECTS)('a completion that cannot be recorded, on %s', (dialect) => {
+describe.each(KINDS)('a completion that cannot be recorded, on %s', (kind) => {
   let api: TestApi | null = null;
   let rx: Receiver | null = null;
   afterEach(async () => {
@@ -114,7 +114,7 @@ describe.each(DIALECTS)('a completion that cannot be recorded, on %s', (dialect)
   });
 
   it('is ended as failed on its own while the rest of its batch is recorded', { timeout: 30_000 }, async () => {
-    api = await setupApi(dialect, { worker: true });
+    api = await setupApi(kind, { worker: true });
     const a = api;
     rx = await startReceiver();
     const make = async (title: string) =>
@@ -123,7 +123,7 @@ describe.each(DIALECTS)('a completion that cannot be recorded, on %s', (dialect)
     const bad = await make('bad');
     // A bad row made in the database itself: marking this channel's deliveries succeeded
     // throws, whatever the batch (a stand-in for any row-specific failure).
-    if (dialect === 'sqlite') {
+    if (kind === 'sqlite') {
       await sql`create trigger poison before update on deliveries when new.status = 'succeeded' and new.channel_id = ${sql.lit(bad)}
                 begin select raise(abort, 'poisoned row'); end`.execute(a.store.db);
     } else {
@@ -144,19 +144,19 @@ describe.each(DIALECTS)('a completion that cannot be recorded, on %s', (dialect)
     }, 'the bad rows to be ended as failed');
     for (const d of badDone) expect(d.last_error).toMatch(/could not be recorded: .*poisoned row/);
     // Once ended, it can be sent again (the bad condition gone).
-    await sql`drop trigger poison${sql.raw(dialect === 'postgres' ? ' on deliveries' : '')}`.execute(a.store.db);
+    await sql`drop trigger poison${sql.raw(kind === 'postgres' ? ' on deliveries' : '')}`.execute(a.store.db);
     expect((await a.call('POST', `/v1/deliveries/${badDone[0].id}/resend`)).status).toBe(202);
     await waitFor(async () => (await a.call('GET', `/v1/deliveries/${badDone[0].id}`)).body.status === 'succeeded', 'the resent delivery');
     await within(a.dispatcher!.stop(1000), 5000, 'dispatcher shutdown');
   });
 });
 
-describe.each(DIALECTS)('a Labelcast process on %s', (dialect) => {
+describe.each(KINDS)('a Labelcast process on %s', (kind) => {
   it('still exits on SIGTERM after a channel was deleted under a request in flight', { timeout: 60_000 }, async () => {
     const cleanups: (() => Promise<unknown>)[] = [];
     try {
       let env: Record<string, string>;
-      if (dialect === 'sqlite') {
+      if (kind === 'sqlite') {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelcast-stall-'));
         cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
         env = { LABELCAST_DATA_DIR: dir };

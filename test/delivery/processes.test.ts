@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { api, freshDatabase, startChild, type Child } from '../helpers/process.js';
 import { ok, startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
 
@@ -14,8 +14,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
 
-async function storage(dialect: string): Promise<Record<string, string>> {
-  if (dialect === 'sqlite') {
+async function storage(kind: string): Promise<Record<string, string>> {
+  if (kind === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelcast-proc-'));
     cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
     return { LABELCAST_DATA_DIR: dir };
@@ -40,9 +40,9 @@ async function receiver(delayMs: number): Promise<Receiver> {
   return rx;
 }
 
-describe.each(DIALECTS)('a process killed mid-delivery on %s', (dialect) => {
+describe.each(KINDS)('a process killed mid-delivery on %s', (kind) => {
   it('loses no accepted event after SIGKILL and restart', { timeout: 60_000 }, async () => {
-    const env = await storage(dialect);
+    const env = await storage(kind);
     const rx = await receiver(5);
     let proc = await child(env);
     const project = (await api(proc.url, 'POST', '/v1/projects', { title: 'crash' })).body;

@@ -4,7 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
 
@@ -36,14 +36,14 @@ async function startProxy() {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
 }
 
-describe.each(DIALECTS)('outbound proxy on %s', (dialect) => {
+describe.each(KINDS)('outbound proxy on %s', (kind) => {
   let api: TestApi;
   let rx: Receiver;
   let proxy: Awaited<ReturnType<typeof startProxy>>;
   beforeAll(async () => {
     proxy = await startProxy();
     rx = await startReceiver();
-    api = await setupApi(dialect, { worker: true, delivery: { proxyUrl: proxy.url } });
+    api = await setupApi(kind, { worker: true, delivery: { proxyUrl: proxy.url } });
   });
   afterAll(async () => {
     await api?.close();

@@ -1,12 +1,12 @@
 // Retention prunes old attempts, finished deliveries and events whose deliveries are gone,
 // in small batches; pending work and recent rows stay.
 import { describe, expect, it } from 'vitest';
-import { pruneOnce } from '../../src/delivery/retention.js';
-import { DIALECTS, openTestStore } from '../helpers/stores.js';
+import { pruneOnce } from '../../src/schedule/retention.js';
+import { KINDS, openTestStore } from '../helpers/stores.js';
 
-describe.each(DIALECTS)('retention on %s', (dialect) => {
+describe.each(KINDS)('retention on %s', (kind) => {
   it('deletes what is old and finished, keeps what is pending or recent', async () => {
-    const { store, cleanup } = await openTestStore(dialect);
+    const { store, cleanup } = await openTestStore(kind);
     try {
       const db = store.db;
       const day = 86_400_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide, withJitter } from '../../src/delivery/retry.js';
-import { DEFAULT_SCHEDULE, loadDeliverySettings, parseDuration } from '../../src/delivery/settings.js';
+import { DEFAULT_SCHEDULE, loadDeliverySettings, parseDuration } from '../../src/model/delivery-settings.js';
 
 const s = loadDeliverySettings({});
 const healthy = { failure_streak: 0, first_failure_at: null, disable_after_failures: null };

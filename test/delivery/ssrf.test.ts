@@ -2,8 +2,8 @@
 // the operator allows them; checked on the resolved address at connect time.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllowlist, refusal, SPECIAL_V4, SPECIAL_V6, type SpecialRange } from '../../src/channels/targets.js';
-import { DIALECTS } from '../helpers/stores.js';
+import { parseAllowlist, refusal, SPECIAL_V4, SPECIAL_V6, type SpecialRange } from '../../src/model/addresses.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
 
@@ -92,11 +92,11 @@ describe('IANA special-purpose registries, every entry', () => {
   });
 });
 
-describe.each(DIALECTS)('SSRF at save and at connect time on %s', (dialect) => {
+describe.each(KINDS)('SSRF at save and at connect time on %s', (kind) => {
   let api: TestApi;
   let rx: Receiver;
   beforeAll(async () => {
-    api = await setupApi(dialect, { worker: true, targets: closed });
+    api = await setupApi(kind, { worker: true, targets: closed });
     rx = await startReceiver();
   });
   afterAll(async () => {

@@ -3,17 +3,17 @@
 // retried, dead-lettered and resendable; on both databases.
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 import { ok, startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
 
-describe.each(DIALECTS)('webhook delivery on %s', (dialect) => {
+describe.each(KINDS)('webhook delivery on %s', (kind) => {
   let api: TestApi;
   let rx: Receiver;
   let project: any;
 
   beforeAll(async () => {
-    api = await setupApi(dialect, { worker: true });
+    api = await setupApi(kind, { worker: true });
     project = (await api.call('POST', '/v1/projects', { body: { title: 'Hooks' } })).body;
   });
   afterAll(async () => api?.close());
@@ -180,7 +180,7 @@ describe.each(DIALECTS)('webhook delivery on %s', (dialect) => {
 
   it('records timeouts, connection resets and refusals as failed attempts with their kind', async () => {
     await api.close();
-    api = await setupApi(dialect, { worker: true, delivery: { timeoutMs: 300, schedule: [0, 20, 20] } });
+    api = await setupApi(kind, { worker: true, delivery: { timeoutMs: 300, schedule: [0, 20, 20] } });
     project = (await api.call('POST', '/v1/projects', { body: { title: 'Hooks' } })).body;
     rx = await startReceiver((_r, n, res) => {
       if (n === 1) return; // hang past the timeout
@@ -260,7 +260,7 @@ describe.each(DIALECTS)('webhook delivery on %s', (dialect) => {
     // Its own API whose request timeout outlasts the test: with the file's 2 s timeout a
     // loaded machine let the hanging requests time out (hang.concurrent 0) and the fast ones
     // retry (10 requests for 8 events), so the test measured the machine, not the isolation.
-    const own = await setupApi(dialect, { worker: true, delivery: { timeoutMs: 60_000 } });
+    const own = await setupApi(kind, { worker: true, delivery: { timeoutMs: 60_000 } });
     const proj = (await own.call('POST', '/v1/projects', { body: { title: 'Isolation' } })).body;
     const make = async (url: string, extra: Record<string, unknown> = {}) =>
       (await own.call('POST', '/v1/notifications', { body: { title: 'n', triggers: ['project.updated'], scope: { projects: [proj.id] }, channels: [{ type: 'webhook', url, ...extra }] } })).body;

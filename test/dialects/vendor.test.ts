@@ -3,7 +3,7 @@
 // same situation (same keys, same JSON types at every depth) and, for SuperAnnotate, the HMAC.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
 import { LS_COUNTERS, seed, shapeOf } from '../helpers/shape.js';
@@ -16,13 +16,13 @@ function expectSeedShape(body: unknown, seedName: string, extras = lsExtras) {
   expect(shapeOf(body, extras), seedName).toEqual(shapeOf(seed(seedName)));
 }
 
-describe.each(DIALECTS)('vendor webhooks on %s', (dialect) => {
+describe.each(KINDS)('vendor webhooks on %s', (kind) => {
   let api: TestApi;
   let rx: Receiver;
   let users: { ann: any; rev: any };
 
   beforeAll(async () => {
-    api = await setupApi(dialect, { worker: true });
+    api = await setupApi(kind, { worker: true });
     rx = await startReceiver();
     const ann = (await api.call('POST', '/v1/users', { body: { email: 'annotator@example.com', name: 'Annotator Name', role: 'annotator' } })).body;
     const rev = (await api.call('POST', '/v1/users', { body: { email: 'qa@example.com', name: 'QA Name', role: 'reviewer' } })).body;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { authenticate } from '../../src/domain/api-keys.js';
 import { bootstrap } from '../../src/domain/organizations.js';
-import { DIALECTS, openTestStore } from '../helpers/stores.js';
+import { KINDS, openTestStore } from '../helpers/stores.js';
 
-describe.each(DIALECTS)('first-start bootstrap on %s', (dialect) => {
+describe.each(KINDS)('first-start bootstrap on %s', (kind) => {
   it('creates exactly one organization with an admin key, also when raced', async () => {
-    const { store, cleanup } = await openTestStore(dialect);
+    const { store, cleanup } = await openTestStore(kind);
     try {
       const results = await Promise.all([bootstrap(store, {}), bootstrap(store, {}), bootstrap(store, {})]);
       const created = results.filter((r) => r !== undefined);
@@ -21,7 +21,7 @@ describe.each(DIALECTS)('first-start bootstrap on %s', (dialect) => {
   });
 
   it('uses LABELCAST_ADMIN_KEY when given and stores only its hash', async () => {
-    const { store, cleanup } = await openTestStore(dialect);
+    const { store, cleanup } = await openTestStore(kind);
     try {
       const key = 'my-own-admin-key-0123456789';
       await bootstrap(store, { adminKey: key, adminEmail: 'Ops@Example.com' });

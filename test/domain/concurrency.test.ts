@@ -2,13 +2,13 @@
 // exactly once. On PostgreSQL this exercises the FOR UPDATE lock on the task row; on
 // SQLite, the single writer connection.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 
-describe.each(DIALECTS)('concurrent reviews on %s', (dialect) => {
+describe.each(KINDS)('concurrent reviews on %s', (kind) => {
   let api: TestApi;
   beforeAll(async () => {
-    api = await setupApi(dialect);
+    api = await setupApi(kind);
   });
   afterAll(async () => api?.close());
 

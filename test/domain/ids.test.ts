@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { uuidv7 } from '../../src/domain/ids.js';
+import { uuidv7 } from '../../src/model/ids.js';
 
 describe('uuidv7', () => {
   it('is a version 7, variant 1 UUID carrying the millisecond', () => {

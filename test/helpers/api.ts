@@ -1,17 +1,19 @@
 // An API instance on a test store with two organizations, for app.inject() tests.
-import { buildApp, type Api } from '../../src/api/app.js';
-import type { TargetPolicy } from '../../src/channels/targets.js';
+import { buildApp } from '../../src/api/app.js';
+import type { Api } from '../../src/api/http.js';
+import type { TargetPolicy } from '../../src/model/addresses.js';
 import { Dispatcher } from '../../src/delivery/dispatcher.js';
 import { Scheduler } from '../../src/schedule/scheduler.js';
 import { createMetrics, type Metrics } from '../../src/delivery/metrics.js';
-import { loadDeliverySettings, type DeliverySettings } from '../../src/delivery/settings.js';
+import { loadDeliverySettings, type DeliverySettings } from '../../src/model/delivery-settings.js';
 import type { Services } from '../../src/domain/context.js';
-import { loadMessagingSettings, type MessagingSettings } from '../../src/channels/messaging-settings.js';
+import { loadMessagingSettings, type MessagingSettings } from '../../src/model/messaging-settings.js';
 import { createOrganization } from '../../src/domain/organizations.js';
-import type { DialectName, Store } from '../../src/store/connect.js';
+import type { Store } from '../../src/store/connect.js';
+import type { DatabaseKind } from '../../src/store/kind.js';
 import { openTestStore, testKeyring } from './stores.js';
 import type { Keyring } from '../../src/store/seal.js';
-import type { ActionRunner } from '../../src/channels/action-runner.js';
+import type { ActionRunner } from '../../src/model/action-run.js';
 
 export interface OrgHandle {
   id: number;
@@ -64,8 +66,8 @@ export function testDelivery(overrides: Partial<DeliverySettings> = {}): Deliver
   return { ...loadDeliverySettings({}), schedule: [0, 50, 100], jitter: 0, timeoutMs: 2000, pollMs: 200, ...overrides };
 }
 
-export async function setupApi(dialect: DialectName, opts: SetupOptions = {}): Promise<TestApi> {
-  const ts = await openTestStore(dialect, opts.busyTimeoutMs ? { busyTimeoutMs: opts.busyTimeoutMs } : {});
+export async function setupApi(kind: DatabaseKind, opts: SetupOptions = {}): Promise<TestApi> {
+  const ts = await openTestStore(kind, opts.busyTimeoutMs ? { busyTimeoutMs: opts.busyTimeoutMs } : {});
   const store = ts.store;
   const orgA = await createOrganization(store, { name: 'Org A', admin_email: 'admin@a.test' });
   const orgB = await createOrganization(store, { name: 'Org B', admin_email: 'admin@b.test' });

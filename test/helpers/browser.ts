@@ -8,7 +8,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type Running } from '../../src/server.js';
 import { openTestStore } from './stores.js';
-import type { DialectName } from '../../src/store/connect.js';
+import type { DatabaseKind } from '../../src/store/kind.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const ADMIN_KEY = 'lc_console_test_admin_key_0123456789';
@@ -27,11 +27,11 @@ export interface ConsoleServer {
 }
 
 /** The real `serve` (API, dispatcher, scheduler, console) on SQLite or PostgreSQL. */
-export async function startConsoleServer(dialect: DialectName): Promise<ConsoleServer> {
+export async function startConsoleServer(kind: DatabaseKind): Promise<ConsoleServer> {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'labelcast-console-'));
   // PostgreSQL: a schema of TEST_DATABASE_URL, like the store tests (a database of its own
   // would be dropped by any other checkout's test run starting on the same server).
-  const pg = dialect === 'postgres' ? await openTestStore('postgres') : null;
+  const pg = kind === 'postgres' ? await openTestStore('postgres') : null;
   const env: NodeJS.ProcessEnv = {
     LOG_LEVEL: process.env.DBG_LOG ?? 'silent',
     LABELCAST_ADMIN_KEY: ADMIN_KEY,

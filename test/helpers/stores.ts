@@ -5,10 +5,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openStore, type DialectName, type Store } from '../../src/store/connect.js';
+import { openStore, type Store } from '../../src/store/connect.js';
+import { type DatabaseKind } from '../../src/store/kind.js';
 import { keyFrom, keyring, type Keyring } from '../../src/store/seal.js';
 
-export const DIALECTS: DialectName[] = ['sqlite', 'postgres'];
+export const KINDS: DatabaseKind[] = ['sqlite', 'postgres'];
 
 // Not a skip switch: PostgreSQL tests always run. Without TEST_DATABASE_URL they use the
 // local server every development machine here has; if it is down they fail and say so.
@@ -26,8 +27,8 @@ export interface TestStore {
   cleanup(): Promise<void>;
 }
 
-export async function openTestStore(dialect: DialectName, opts: { busyTimeoutMs?: number } = {}): Promise<TestStore> {
-  if (dialect === 'sqlite') {
+export async function openTestStore(kind: DatabaseKind, opts: { busyTimeoutMs?: number } = {}): Promise<TestStore> {
+  if (kind === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelcast-test-'));
     const file = path.join(dir, 'test.db');
     const store = await openStore({ sqliteFile: file, ...opts });

@@ -5,13 +5,13 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDueDigests } from '../../src/schedule/digests.js';
 import { closeEmailWindows } from '../../src/schedule/email-batches.js';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
 import { startSmtp, type Smtp } from '../helpers/smtp.js';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack.js';
 
-describe.each(DIALECTS)('one notification, every channel, on %s', (dialect) => {
+describe.each(KINDS)('one notification, every channel, on %s', (kind) => {
   let api: TestApi;
   let smtp: Smtp;
   let slack: FakeSlack;
@@ -21,7 +21,7 @@ describe.each(DIALECTS)('one notification, every channel, on %s', (dialect) => {
     slack = await startFakeSlack();
     rx = await startReceiver();
     // The scheduler is driven by hand below, so the every-minute digest runs exactly when asked.
-    api = await setupApi(dialect, { worker: true, delivery: { emailWindowMs: 60_000 }, messaging: { smtpUrl: smtp.url, slackApiUrl: slack.apiUrl } });
+    api = await setupApi(kind, { worker: true, delivery: { emailWindowMs: 60_000 }, messaging: { smtpUrl: smtp.url, slackApiUrl: slack.apiUrl } });
   });
   afterAll(async () => {
     await api?.close();

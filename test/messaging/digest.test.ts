@@ -2,10 +2,10 @@
 // hand-computed values; each run sent once across processes; a missed run sent once, late;
 // empty digests skipped unless asked for; and the preview endpoint.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeDigest } from '../../src/domain/digest.js';
+import { computeDigest } from '../../src/domain/digest-stats.js';
 import { runDueDigests } from '../../src/schedule/digests.js';
-import { lastFire, nextFire } from '../../src/schedule/cron.js';
-import { DIALECTS } from '../helpers/stores.js';
+import { lastFire, nextFire } from '../../src/model/cron.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 
 const H = 3_600_000;
@@ -21,7 +21,7 @@ describe('digest schedules', () => {
   });
 });
 
-describe.each(DIALECTS)('digests on %s', (dialect) => {
+describe.each(KINDS)('digests on %s', (kind) => {
   let api: TestApi;
   let users: Record<'ann' | 'bob' | 'rev', number>;
   let p1: any;
@@ -30,7 +30,7 @@ describe.each(DIALECTS)('digests on %s', (dialect) => {
   const start = fire - 24 * H;
 
   beforeAll(async () => {
-    api = await setupApi(dialect);
+    api = await setupApi(kind);
     users = {} as typeof users;
     for (const [k, role] of [['ann', 'annotator'], ['bob', 'annotator'], ['rev', 'reviewer']] as const) {
       users[k] = (await api.call('POST', '/v1/users', { body: { email: `${k}@example.com`, name: k, role } })).body.id;

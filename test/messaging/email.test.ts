@@ -3,7 +3,7 @@
 // window sent once; and, with no SMTP configured, kept in the local outbox.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeEmailWindows } from '../../src/schedule/email-batches.js';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 import { waitFor } from '../helpers/receiver.js';
 import { startSmtp, type Smtp } from '../helpers/smtp.js';
@@ -27,12 +27,12 @@ async function reviewWalk(api: TestApi, title: string) {
   return { p, tasks };
 }
 
-describe.each(DIALECTS)('email over SMTP on %s', (dialect) => {
+describe.each(KINDS)('email over SMTP on %s', (kind) => {
   let api: TestApi;
   let smtp: Smtp;
   beforeAll(async () => {
     smtp = await startSmtp();
-    api = await setupApi(dialect, { worker: true, scheduler: true, delivery: { emailWindowMs: WINDOW, scheduleTickMs: 100 }, messaging: { smtpUrl: smtp.url, emailFrom: 'Labelcast <noreply@labelcast.test>' } });
+    api = await setupApi(kind, { worker: true, scheduler: true, delivery: { emailWindowMs: WINDOW, scheduleTickMs: 100 }, messaging: { smtpUrl: smtp.url, emailFrom: 'Labelcast <noreply@labelcast.test>' } });
   });
   afterAll(async () => {
     await api?.close();
@@ -95,10 +95,10 @@ describe.each(DIALECTS)('email over SMTP on %s', (dialect) => {
   });
 });
 
-describe.each(DIALECTS)('email outbox without SMTP on %s', (dialect) => {
+describe.each(KINDS)('email outbox without SMTP on %s', (kind) => {
   let api: TestApi;
   beforeAll(async () => {
-    api = await setupApi(dialect, { worker: true, scheduler: true, delivery: { emailWindowMs: WINDOW, scheduleTickMs: 100 } });
+    api = await setupApi(kind, { worker: true, scheduler: true, delivery: { emailWindowMs: WINDOW, scheduleTickMs: 100 } });
   });
   afterAll(async () => api?.close());
 

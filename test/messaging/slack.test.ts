@@ -3,17 +3,17 @@
 // paced to about one per second per channel, and 429 Retry-After honoured; against a local
 // fake of the Slack API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 import { waitFor } from '../helpers/receiver.js';
 import { BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, startFakeSlack, type FakeSlack } from '../helpers/fake-slack.js';
 
-describe.each(DIALECTS)('Slack on %s', (dialect) => {
+describe.each(KINDS)('Slack on %s', (kind) => {
   let api: TestApi;
   let slack: FakeSlack;
   beforeAll(async () => {
     slack = await startFakeSlack();
-    api = await setupApi(dialect, {
+    api = await setupApi(kind, {
       worker: true,
       messaging: { slackApiUrl: slack.apiUrl, slackAuthorizeUrl: `${slack.url}/oauth/v2/authorize`, slackClientId: CLIENT_ID, slackClientSecret: CLIENT_SECRET },
     });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DIALECTS, openTestStore } from '../helpers/stores.js';
+import { KINDS, openTestStore } from '../helpers/stores.js';
 
-describe.each(DIALECTS)('migrations on %s', (dialect) => {
+describe.each(KINDS)('migrations on %s', (kind) => {
   it('create every table once and are idempotent', async () => {
-    const { store, cleanup } = await openTestStore(dialect);
+    const { store, cleanup } = await openTestStore(kind);
     try {
       // openTestStore already migrated; a second run applies nothing.
       expect(await store.migrate()).toEqual([]);
@@ -17,7 +17,7 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
   });
 
   it('round-trips times, flags and JSON identically', async () => {
-    const { store, cleanup } = await openTestStore(dialect);
+    const { store, cleanup } = await openTestStore(kind);
     try {
       const now = 1_795_000_000_123;
       const org = await store.db.insertInto('organizations').values({ name: 'o', created_at: now }).returning('id').executeTakeFirstOrThrow();

@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config.js';
 import { rotateKey, startServer, type Running } from '../../src/server.js';
 import { CLI, freshDatabase } from '../helpers/process.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
-import { DIALECTS } from '../helpers/stores.js';
+import { KINDS } from '../helpers/stores.js';
 
 const ADMIN = 'lc_test-admin-key-for-rotation-tests';
 const key = () => crypto.randomBytes(32).toString('base64');
@@ -25,10 +25,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function storage(dialect: string): Promise<{ env: Record<string, string>; data: string }> {
+async function storage(kind: string): Promise<{ env: Record<string, string>; data: string }> {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'labelcast-rotate-'));
   cleanups.push(() => fs.rmSync(data, { recursive: true, force: true }));
-  if (dialect === 'sqlite') return { env: {}, data };
+  if (kind === 'sqlite') return { env: {}, data };
   const db = await freshDatabase();
   cleanups.push(db.drop);
   return { env: { DATABASE_URL: db.url }, data };
@@ -54,11 +54,11 @@ async function sealUnderA(env: Record<string, string>, data: string, rx: Receive
   return { project, channel: n.channels[0].id as number, secret: n.channels[0].secret as string };
 }
 
-describe.each(DIALECTS)('rotate-key on %s', (dialect) => {
+describe.each(KINDS)('rotate-key on %s', (kind) => {
   it('re-seals under the new key in batches, is safe to re-run, and the old key can then go', { timeout: 60_000 }, async () => {
     const rx = await startReceiver();
     cleanups.push(() => rx.close());
-    const { env, data } = await storage(dialect);
+    const { env, data } = await storage(kind);
     const { project, channel, secret } = await sealUnderA(env, data, rx);
 
     const lines: string[] = [];

@@ -10,14 +10,14 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ActionRunInput, ActionRunner } from '../../src/channels/action-runner.js';
+import type { ActionRunInput, ActionRunner } from '../../src/model/action-run.js';
 import { hmacHex } from '../../src/dialects/superannotate.js';
 import { keyFrom, keyring } from '../../src/store/seal.js';
 import { checkKeyring, sealStoredSecrets } from '../../src/store/sealed.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
 import { BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, startFakeSlack, type FakeSlack } from '../helpers/fake-slack.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
-import { DIALECTS, TEST_DATABASE_URL } from '../helpers/stores.js';
+import { KINDS, TEST_DATABASE_URL } from '../helpers/stores.js';
 
 const OWN_SECRET = 'whsec_' + crypto.randomBytes(32).toString('base64');
 const AUTH_VALUE = 'hdr-secret-7f3a9c';
@@ -28,8 +28,8 @@ const HOOK_PATH = 'hookpath-2c7e91';
 const ACTION_SECRET = 'act-secret-88c1f0';
 
 /** Everything the database holds, read without Labelcast. */
-async function rawDump(api: TestApi, dialect: string): Promise<string> {
-  if (dialect === 'sqlite') {
+async function rawDump(api: TestApi, kind: string): Promise<string> {
+  if (kind === 'sqlite') {
     const file = api.location;
     const plain = new SQLite(file, { readonly: true });
     const tables = plain.prepare(`select name from sqlite_master where type = 'table'`).all() as { name: string }[];
@@ -52,7 +52,7 @@ async function rawDump(api: TestApi, dialect: string): Promise<string> {
   }
 }
 
-describe.each(DIALECTS)('secrets at rest on %s', (dialect) => {
+describe.each(KINDS)('secrets at rest on %s', (kind) => {
   let api: TestApi;
   let rx: Receiver;
   let slack: FakeSlack;
@@ -71,7 +71,7 @@ describe.each(DIALECTS)('secrets at rest on %s', (dialect) => {
   beforeAll(async () => {
     rx = await startReceiver();
     slack = await startFakeSlack();
-    api = await setupApi(dialect, {
+    api = await setupApi(kind, {
       worker: true,
       actionRunner: runner,
       ring: keyring(keyA),
@@ -128,10 +128,10 @@ describe.each(DIALECTS)('secrets at rest on %s', (dialect) => {
     expect(got.posts.some((p) => p.method === 'incoming-webhook')).toBe(true);
     expect(got.run.secrets).toEqual({ TOKEN: ACTION_SECRET });
 
-    const dump = await rawDump(api, dialect);
+    const dump = await rawDump(api, kind);
     expect(dump).toContain('v1:'); // the sealed forms are there
     for (const plain of [OWN_SECRET.slice(6), rotated.slice(6), AUTH_VALUE, TEAM_VALUE, LS_HEADER, SA_SECRET, HOOK_PATH, BOT_TOKEN, ACTION_SECRET]) {
-      expect(dump.includes(plain), `${plain} is in the ${dialect} database`).toBe(false);
+      expect(dump.includes(plain), `${plain} is in the ${kind} database`).toBe(false);
     }
   });
 
@@ -144,9 +144,9 @@ describe.each(DIALECTS)('secrets at rest on %s', (dialect) => {
     expect(first).toMatchObject({ sealed: 0, unopenable: 0, raced: 0 });
     // Safe to re-run: nothing left to do.
     expect(await sealStoredSecrets(api.store, both, { mode: 'rotate', batchSize: 2 })).toMatchObject({ resealed: 0, sealed: 0, unopenable: 0 });
-    const dump = await rawDump(api, dialect);
+    const dump = await rawDump(api, kind);
     expect(dump).toContain(`v1:${keyB.id}:`);
-    if (dialect === 'postgres') expect(dump).not.toContain(`v1:${keyA.id}:`);
+    if (kind === 'postgres') expect(dump).not.toContain(`v1:${keyA.id}:`);
 
     // The process now runs with B alone (A removed from the ring).
     api.svc.ring = keyring(keyB);
@@ -169,7 +169,7 @@ describe.each(DIALECTS)('secrets at rest on %s', (dialect) => {
     await api.store.db.updateTable('channels').set({ secret: legacySecret, config: JSON.stringify({ url: `${rx.url}/legacy`, dialect: 'standard', headers: { 'X-Old': 'old-plain-value-9a' } }) }).where('id', '=', ch.id).execute();
     const legacySet = 'plain:' + Buffer.from(JSON.stringify({ TOKEN: 'legacy-action-7c' })).toString('base64');
     await api.store.db.updateTable('action_secrets').set({ sealed: legacySet }).where('name', '=', 'sdk').execute();
-    expect(await rawDump(api, dialect)).toContain('old-plain-value-9a');
+    expect(await rawDump(api, kind)).toContain('old-plain-value-9a');
 
     // Plaintext still reads before the step runs (a rolling upgrade).
     const view = (await api.call('GET', `/v1/channels/${ch.id}`)).body;

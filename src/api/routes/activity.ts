@@ -1,7 +1,7 @@
 // /v1/activity: read-only delivery activity per minute for the console's Activity chart.
 import { Type } from '@sinclair/typebox';
-import type { Api } from '../app.js';
-import { errorResponses } from '../app.js';
+import type { Api } from '../http.js';
+import { errorResponses } from '../http.js';
 import type { Services } from '../../domain/context.js';
 import { MAX_ACTIVITY_HOURS, deliveryActivity } from '../../domain/activity.js';
 import { Timestamp } from '../schemas.js';

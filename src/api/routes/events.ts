@@ -1,7 +1,7 @@
 // /v1/events: the outbox, readable in commit order with a cursor.
 import { Type } from '@sinclair/typebox';
-import type { Api } from '../app.js';
-import { errorResponses } from '../app.js';
+import type { Api } from '../http.js';
+import { errorResponses } from '../http.js';
 import type { Services } from '../../domain/context.js';
 import { getEvent, listEvents } from '../../domain/events.js';
 import { Event, EventQuery, pageOf } from '../schemas.js';

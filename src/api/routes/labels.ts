@@ -1,7 +1,7 @@
 // /v1/tasks/:id/labels, /v1/labels/:id and the review transition
 import { Type } from '@sinclair/typebox';
-import type { Api } from '../app.js';
-import { errorResponses } from '../app.js';
+import type { Api } from '../http.js';
+import { errorResponses } from '../http.js';
 import type { Services } from '../../domain/context.js';
 import { command } from '../../domain/context.js';
 import { createLabel, deleteLabel, getLabel, labelHistory, listLabels, updateLabel } from '../../domain/labels.js';

@@ -1,15 +1,15 @@
 // /v1/outbox (emails kept locally when no SMTP is set), /v1/notifications/:id/digest (a
 // digest preview computed now), and /v1/slack (connecting workspaces).
 import { Type } from '@sinclair/typebox';
-import type { Api } from '../app.js';
-import { errorResponses } from '../app.js';
+import type { Api } from '../http.js';
+import { errorResponses } from '../http.js';
 import type { Services } from '../../domain/context.js';
-import { computeDigest } from '../../domain/digest.js';
-import { AppError, notFound } from '../../domain/errors.js';
+import { computeDigest } from '../../domain/digest-stats.js';
+import { AppError, notFound } from '../../model/errors.js';
 import { decodeCursor, pageLimit, toPage } from '../../domain/paging.js';
-import { disconnect, installUrl, listChannels, refreshAll } from '../../domain/slack.js';
+import { disconnect, installUrl, listChannels, refreshAll } from '../../domain/slack-install.js';
 import { digestTrigger } from '../../schedule/digests.js';
-import { lastFire } from '../../schedule/cron.js';
+import { lastFire } from '../../model/cron.js';
 import { Id, IdParams, PageQuery, Timestamp, pageOf } from '../schemas.js';
 
 const OutboxMessage = Type.Object({

@@ -1,7 +1,7 @@
 // /v1/notifications, /v1/channels and /v1/deliveries
 import { Type } from '@sinclair/typebox';
-import type { Api } from '../app.js';
-import { errorResponses } from '../app.js';
+import type { Api } from '../http.js';
+import { errorResponses } from '../http.js';
 import type { Services } from '../../domain/context.js';
 import { command } from '../../domain/context.js';
 import { getDelivery, listDeliveries, recoverChannel, resendDelivery, sendTest } from '../../domain/deliveries.js';

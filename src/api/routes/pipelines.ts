@@ -2,8 +2,8 @@
 // its runs), /v1/secrets (secret sets mounted into custom actions), and /v1/hooks/{id}, the
 // incoming-webhook trigger, which a token authenticates rather than an API key.
 import { Type } from '@sinclair/typebox';
-import type { Api } from '../app.js';
-import { errorResponses } from '../app.js';
+import type { Api } from '../http.js';
+import { errorResponses } from '../http.js';
 import type { Services } from '../../domain/context.js';
 import { command } from '../../domain/context.js';
 import { addAction, createPipeline, updatePipeline, deleteAction, deletePipeline, getAction, getPipeline, listPipelines, updateAction } from '../../domain/pipelines.js';

@@ -1,10 +1,11 @@
 // /v1/projects and /v1/projects/:id/workflow
 import { Type } from '@sinclair/typebox';
-import type { Api } from '../app.js';
-import { errorResponses } from '../app.js';
+import type { Api } from '../http.js';
+import { errorResponses } from '../http.js';
 import type { Services } from '../../domain/context.js';
 import { command } from '../../domain/context.js';
-import { createProject, deleteProject, getProject, getWorkflow, listProjects, replaceWorkflow, updateProject } from '../../domain/projects.js';
+import { createProject, deleteProject, getWorkflow, listProjects, replaceWorkflow, updateProject } from '../../domain/projects.js';
+import { getProject } from '../../domain/project-reads.js';
 import { IdParams, NewProject, PageQuery, Project, ProjectPatch, ProjectStatus, ProjectSummary, ProjectWithCounters, Workflow, WorkflowInput, pageOf } from '../schemas.js';
 
 const tags = ['projects'];

@@ -1,7 +1,7 @@
 // /v1/projects/:id/tasks, /v1/tasks/:id and the submit transition
 import { Type } from '@sinclair/typebox';
-import type { Api } from '../app.js';
-import { errorResponses } from '../app.js';
+import type { Api } from '../http.js';
+import { errorResponses } from '../http.js';
 import type { Services } from '../../domain/context.js';
 import { command } from '../../domain/context.js';
 import { assignTask, deleteTask, getTask, importTasks, listTasks } from '../../domain/tasks.js';

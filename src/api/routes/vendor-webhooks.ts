@@ -1,8 +1,8 @@
 // /v1/webhooks (Label Studio's shape): another way to declare a notification, for teams
 // moving from Label Studio. SuperAnnotate's /v1/pipelines are in routes/pipelines.ts.
 import { Type } from '@sinclair/typebox';
-import type { Api } from '../app.js';
-import { errorResponses } from '../app.js';
+import type { Api } from '../http.js';
+import { errorResponses } from '../http.js';
 import type { Services } from '../../domain/context.js';
 import { command } from '../../domain/context.js';
 import {

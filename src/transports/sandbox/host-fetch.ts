@@ -1,9 +1,10 @@
 // A handler's only way out: the host performs its HTTP request (issue 13: "a host-provided
 // fetch ... that goes through the same SSRF guard, proxy and timeouts as webhooks"). The
-// address guard is the webhook one from channels/targets.ts: resolved addresses are checked at
+// address guard is the webhook one from transports/targets.ts: resolved addresses are checked at
 // connect time, IP literals before the request, and behind a proxy before each request.
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
-import { guardedLookup, literalRefusal, refusalByDns } from '../../channels/targets.js';
+import { guardedLookup, refusalByDns } from '../targets.js';
+import { literalRefusal } from '../../model/addresses.js';
 import type { HostFetchRequest, HostFetchResponse, SandboxSettings } from './types.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);

@@ -1,7 +1,7 @@
 // The custom-action sandbox's contract with the delivery pipeline (issue 13, "Custom action"):
 // one run in, one outcome out. Nothing here knows about the database: the pipeline records
 // the run; the sandbox only runs it.
-import type { TargetPolicy } from '../../channels/targets.js';
+import type { TargetPolicy } from '../../model/addresses.js';
 
 export type ActionLanguage = 'javascript' | 'python';
 

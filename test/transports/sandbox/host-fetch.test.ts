@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllowlist } from '../../../src/channels/targets.js';
+import { parseAllowlist } from '../../../src/model/addresses.js';
 import { createHostFetch } from '../../../src/transports/sandbox/host-fetch.js';
 import { startReceiver, type Receiver } from '../../helpers/receiver.js';
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllowlist } from '../../../src/channels/targets.js';
+import { parseAllowlist } from '../../../src/model/addresses.js';
 import { createSandboxPool, runAction, type SandboxPool } from '../../../src/transports/sandbox/pool.js';
 import { sandboxSettings, type ActionLanguage, type RunLimits, type RunRequest } from '../../../src/transports/sandbox/types.js';
 import { startReceiver, type Receiver } from '../../helpers/receiver.js';

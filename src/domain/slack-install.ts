@@ -4,14 +4,14 @@
 // conversations.list and refreshed on demand. A user's connected channels are shared by all
 // of that user's notifications.
 import crypto from 'node:crypto';
-import type { MessagingSettings } from '../channels/messaging-settings.js';
+import type { MessagingSettings } from '../model/messaging-settings.js';
 import type { Db, Store } from '../store/connect.js';
 import { openOrPlain, seal } from '../store/seal.js';
 import type { Actor, Services } from './context.js';
 
 /** What the Slack flow needs of the process: the store, the Slack settings, the key ring. */
 export type SlackDeps = Pick<Services, 'store' | 'messaging' | 'ring'>;
-import { AppError, notFound } from './errors.js';
+import { AppError, notFound } from '../model/errors.js';
 
 const SCOPES = 'chat:write,channels:read,groups:read';
 const STATE_TTL_MS = 10 * 60 * 1000;

@@ -1,8 +1,8 @@
 // The one place custom-action secret values are sealed and opened (issue 13: "encrypted at
 // rest"): a set's values are one JSON object sealed with AES-256-GCM (store/sealed.ts).
 // Rows written before sealing ("plain:" + base64) still open; the start-up step seals them.
-import type { Keyring } from '../store/seal.js';
-import { openJson, sealJson } from '../store/sealed.js';
+import type { Keyring } from './seal.js';
+import { openJson, sealJson } from './sealed.js';
 
 export function sealSecretValues(ring: Keyring, values: Record<string, string>): string {
   return sealJson(ring, values);

@@ -1,4 +1,4 @@
-// The durable queue's claim: which deliveries a worker may send now. The SQL is here
+// The delivery queue's claim (store/delivery-states.ts: pending -> sending): which deliveries a worker may send now. The SQL is here
 // because it differs by database: PostgreSQL locks the channel rows it serves with
 // FOR NO KEY UPDATE SKIP LOCKED, so two workers never decide for the same channel at the
 // same moment and the in-flight cap holds across processes; SQLite has one writer, which
@@ -9,7 +9,8 @@
 // and starve healthy channels behind it. Here each channel with due work is probed through
 // the (channel_id, status, next_attempt_at) index and gives at most its free slots.
 import { sql } from 'kysely';
-import type { Store } from './connect.js';
+import type { Store } from '../connect.js';
+import { move } from '../delivery-states.js';
 
 export interface Claimed {
   id: number;
@@ -30,7 +31,7 @@ export interface ClaimOptions {
 
 export async function claimDue(store: Store, o: ClaimOptions): Promise<Claimed[]> {
   if (o.budget <= 0) return [];
-  const pg = store.dialect === 'postgres';
+  const pg = store.kind === 'postgres';
   return store.tx(async (trx) => {
     const lock = pg ? sql`for no key update of c skip locked` : sql``;
     const channels = await sql<{ id: number; max_in_flight: number; in_flight: number; min_interval_ms: number }>`
@@ -76,54 +77,11 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Claimed[]
     if (paced.length > 0) await trx.updateTable('channels').set({ last_sent_at: o.now }).where('id', 'in', paced).execute();
     for (let i = 0; i < claimed.length; i += 500) {
       const ids = claimed.slice(i, i + 500).map((c) => c.id);
-      await trx
-        .updateTable('deliveries')
-        .set({ status: 'sending', lease_until: o.now + o.leaseMs, leased_by: o.workerId, updated_at: o.now })
+      await move(trx.updateTable('deliveries'), 'claim')
+        .set({ lease_until: o.now + o.leaseMs, leased_by: o.workerId, updated_at: o.now })
         .where('id', 'in', ids)
-        .where('status', '=', 'pending')
         .execute();
     }
     return claimed;
   });
-}
-
-/**
- * Leases whose worker died: back to pending, due at once. The attempt that was under way
- * is not counted (it may or may not have reached the receiver: at-least-once).
- */
-export async function releaseExpired(store: Store, now: number, opts: { all?: boolean } = {}): Promise<number> {
-  let q = store.db
-    .updateTable('deliveries')
-    .set({ status: 'pending', lease_until: null, leased_by: null, next_attempt_at: now, updated_at: now })
-    .where('status', '=', 'sending');
-  if (!opts.all) q = q.where('lease_until', '<=', now);
-  const res = await q.executeTakeFirst();
-  return Number(res.numUpdatedRows);
-}
-
-/** This worker's own leases, handed back on shutdown for others (or the next start). */
-export async function releaseOwn(store: Store, workerId: string, ids: number[], now: number): Promise<void> {
-  if (ids.length === 0) return;
-  await store.db
-    .updateTable('deliveries')
-    .set({ status: 'pending', lease_until: null, leased_by: null, next_attempt_at: now, updated_at: now })
-    .where('id', 'in', ids)
-    .where('status', '=', 'sending')
-    .where('leased_by', '=', workerId)
-    .execute();
-}
-
-/**
- * When the next pending delivery falls due after `now` (for the dispatcher's timer). Rows
- * already due but not claimed belong to channels that are full or disabled; a completion
- * or a re-enable wakes the dispatcher for those, so they must not make the timer spin.
- */
-export async function nextDueAt(store: Store, now: number): Promise<number | null> {
-  const row = await store.db
-    .selectFrom('deliveries')
-    .select((eb) => eb.fn.min<number>('next_attempt_at').as('at'))
-    .where('status', '=', 'pending')
-    .where('next_attempt_at', '>', now)
-    .executeTakeFirst();
-  return row?.at === null || row?.at === undefined ? null : Number(row.at);
 }

@@ -1,9 +1,8 @@
 // Email over SMTP (nodemailer), or, with no SMTP configured, into the local outbox table
 // that GET /v1/outbox shows: a new user sees what would have been sent, and nothing is lost.
 import nodemailer from 'nodemailer';
-import type { Store } from '../store/connect.js';
-import type { ErrorKind, SendResult } from './webhook.js';
-import type { Email } from './messages.js';
+import type { ErrorKind, SendResult } from '../model/send-result.js';
+import type { Email } from '../model/messages.js';
 
 export interface EmailSender {
   /** Where messages go, for the attempt log: smtp://host:port, or "outbox". */
@@ -12,16 +11,23 @@ export interface EmailSender {
   close(): Promise<void>;
 }
 
-export function createEmailSender(opts: { smtpUrl: string | undefined; from: string; store: Store; timeoutMs: number }): EmailSender {
+/** A message kept instead of sent when no SMTP server is configured (the outbox table). */
+export interface KeptEmail {
+  orgId: number;
+  deliveryId: number;
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export function createEmailSender(opts: { smtpUrl: string | undefined; from: string; keep: (msg: KeptEmail) => Promise<void>; timeoutMs: number }): EmailSender {
   if (!opts.smtpUrl) {
     return {
       target: 'outbox',
       async send(msg, meta) {
         const started = performance.now();
-        await opts.store.db
-          .insertInto('outbox')
-          .values({ org_id: meta.orgId, delivery_id: meta.deliveryId, recipients: JSON.stringify(msg.to), subject: msg.subject, text: msg.text, html: msg.html, created_at: Date.now() })
-          .execute();
+        await opts.keep({ orgId: meta.orgId, deliveryId: meta.deliveryId, to: msg.to, subject: msg.subject, text: msg.text, html: msg.html });
         return { ok: true, status: null, responseBody: 'kept in the local outbox (no SMTP_URL set)', latencyMs: performance.now() - started, errorKind: null, errorMessage: null, retryAfterMs: null };
       },
       async close() {},

@@ -1,8 +1,9 @@
 // Posting to Slack, the two ways real Slack users expect: an incoming-webhook URL, or a bot
 // token with chat.postMessage to a channel id. The Slack API base URL is a setting, so tests
 // point it at a local fake. Requests go through the same SSRF-guarded client as webhooks.
-import type { SlackMessage } from './messages.js';
-import type { SendResult, WebhookSender } from './webhook.js';
+import type { SlackMessage } from '../model/messages.js';
+import type { WebhookSender } from './webhook.js';
+import type { SendResult } from '../model/send-result.js';
 
 export type SlackTarget = { via: 'webhook'; url: string } | { via: 'bot'; token: string; channel: string };
 

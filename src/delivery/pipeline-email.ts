@@ -9,7 +9,7 @@
 // has no folders, so the path ends at the project. From and To are "If applicable": an
 // event without them keeps the line with an empty value, so every message has the same
 // four lines for a reader that parses them. Pure: the dispatcher passes in the names.
-import type { Email } from './messages.js';
+import type { Email } from '../model/messages.js';
 
 export interface PipelineEmailInput {
   /** The seed's event name, e.g. "Project status updated". */

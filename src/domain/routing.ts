@@ -4,14 +4,14 @@
 // an event never receives it (it did not exist when the event committed). The unique index
 // on (event_id, channel_id) backs this up.
 import type { Insertable } from 'kysely';
-import type { Ctx } from '../domain/context.js';
+import type { Ctx } from './context.js';
 import type { DeliveryTable, EmailItemTable } from '../store/schema.js';
 import { dialect } from '../dialects/index.js';
 import { DIALECTS_WITH_PROJECT_STATE, PROJECT_STATE_KEY } from '../dialects/dialect.js';
 
 export { PROJECT_STATE_KEY };
-import { getProject } from '../domain/projects.js';
-import { eventTriggerMatches } from '../domain/pipeline-triggers.js';
+import { getProject } from './project-reads.js';
+import { eventTriggerMatches } from '../model/triggers.js';
 
 export interface RoutableEvent {
   id: string;
@@ -37,7 +37,7 @@ function triggerMatches(t: Trigger, ev: RoutableEvent): boolean {
   if (typeof t === 'string') return t === 'all' || t === ev.type;
   // Digests run on their schedule (schedule/digests.ts), not in reaction to events.
   if ('digest' in t) return false;
-  // Event types, from/to filters, SuperAnnotate's derived triggers (domain/pipeline-triggers.ts).
+  // Event types, from/to filters, SuperAnnotate's derived triggers (model/triggers.ts).
   return eventTriggerMatches(t, ev);
 }
 

@@ -1,20 +1,10 @@
 // Sends one webhook request and says what happened, in the terms the attempt log and the
 // retry policy need: status, a bounded response body, latency, and an error kind.
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
-import { guardedLookup, literalRefusal, refusalByDns, type TargetPolicy } from './targets.js';
+import { guardedLookup, refusalByDns } from './targets.js';
+import { literalRefusal, type TargetPolicy } from '../model/addresses.js';
+import type { ErrorKind, SendResult } from '../model/send-result.js';
 
-export type ErrorKind = 'timeout' | 'connection_refused' | 'connection_reset' | 'tls' | 'dns' | 'status' | 'ssrf_blocked' | 'other';
-
-export interface SendResult {
-  ok: boolean;
-  status: number | null;
-  responseBody: string | null;
-  latencyMs: number;
-  errorKind: ErrorKind | null;
-  errorMessage: string | null;
-  /** From Retry-After on 429 and 503, in ms. */
-  retryAfterMs: number | null;
-}
 
 export interface WebhookSender {
   send(url: string, headers: Record<string, string>, body: string, signal?: AbortSignal): Promise<SendResult>;

@@ -1,7 +1,8 @@
 // What people read: subjects, plain text, HTML and Slack Block Kit for events, email
 // batches and digests. Pure functions; the dispatcher passes in project titles and links.
-import type { CanonicalEvent } from '../domain/events.js';
-import type { ProjectStats } from '../domain/digest.js';
+import type { CanonicalEvent } from '../model/event.js';
+import type { ProjectStats } from '../model/digest.js';
+import type { Email, SlackMessage } from '../model/messages.js';
 
 export interface ProjectRef {
   id: number;
@@ -74,11 +75,6 @@ export function describeEvent(ev: CanonicalEvent, project: ProjectRef | null): E
   return { headline: `${what}${inProject}${by}`, project };
 }
 
-export interface Email {
-  subject: string;
-  text: string;
-  html: string;
-}
 
 /** One message for one recipient and one window, listing its events in order. */
 export function batchEmail(items: { ev: CanonicalEvent; text: EventText }[]): Email {
@@ -133,11 +129,6 @@ export function digestEmail(d: DigestInput): Email {
 export const SLACK_MAX_BLOCKS = 50;
 export const SLACK_MAX_SECTION = 3000;
 
-export interface SlackMessage {
-  /** The notification fallback, shown where blocks are not. */
-  text: string;
-  blocks: Record<string, unknown>[];
-}
 
 function section(mrkdwn: string): Record<string, unknown> {
   const t = mrkdwn.length > SLACK_MAX_SECTION ? mrkdwn.slice(0, SLACK_MAX_SECTION - 1) + '…' : mrkdwn;

@@ -3,38 +3,8 @@
 // query per project), never by loading the rows themselves.
 import { sql } from 'kysely';
 import type { Db } from '../store/connect.js';
+import type { AnnotatorStats, Digest, ProjectStats, ReviewerStats } from '../model/digest.js';
 
-export interface AnnotatorStats {
-  user_email: string;
-  submitted_labels: number;
-  accepted_labels: number;
-  rejected_labels: number;
-  avg_time_for_add?: number;
-  avg_time_for_edit?: number;
-  rejection_rate: number;
-  total_add_or_edit_time: number;
-}
-
-export interface ReviewerStats {
-  user_email: string;
-  reject_count: number;
-  accept_count: number;
-  average_time: number;
-  reviews_count: number;
-  total_time: number;
-  rejection_rate: number;
-}
-
-export interface ProjectStats {
-  project_hash: string;
-  annotator_stats: AnnotatorStats[];
-  reviewer_stats: ReviewerStats[];
-}
-
-export interface Digest {
-  window: { start: string; end: string };
-  projects_stats: ProjectStats[];
-}
 
 interface Agg {
   who: number;

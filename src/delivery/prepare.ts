@@ -1,0 +1,131 @@
+// The prepare stage: everything a claimed batch needs to be rendered and sent, loaded with
+// one query per table per batch (deliveries, channels, events, projects, users), and each
+// channel's secrets opened once per claim rather than per delivery.
+import crypto from 'node:crypto';
+import type { Selectable } from 'kysely';
+import type { RenderContext } from '../dialects/index.js';
+import type { Services } from '../domain/context.js';
+import { eventFromRow } from '../domain/events.js';
+import { getProject } from '../domain/project-reads.js';
+import type { WebhookConfig, SlackConfig } from '../domain/notifications.js';
+import type { CanonicalEvent } from '../model/event.js';
+import type { Db } from '../store/connect.js';
+import type { ChannelTable, DeliveryTable } from '../store/schema.js';
+import { openOrPlain, type Keyring } from '../store/seal.js';
+import { openConfig } from '../store/sealed.js';
+import type { Job, OpenedChannel } from './job.js';
+
+export interface Prepared {
+  jobs: Omit<Job, 'abort'>[];
+  /** Deliveries that can never be sent: their channel or event is gone. */
+  unsendable: { id: number; transition: 'fail' | 'cancel'; reason: string }[];
+}
+
+export function chunks<T>(list: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+export async function prepare(svc: Services, ids: number[]): Promise<Prepared> {
+  const db = svc.store.db;
+  const deliveries: Selectable<DeliveryTable>[] = [];
+  for (const part of chunks(ids, 500)) deliveries.push(...(await db.selectFrom('deliveries').selectAll().where('id', 'in', part).execute()));
+  const channelIds = [...new Set(deliveries.map((d) => d.channel_id))];
+  const channels = new Map((await db.selectFrom('channels').selectAll().where('id', 'in', channelIds).execute()).map((c) => [c.id, c]));
+  const eventIds = [...new Set(deliveries.map((d) => d.event_id).filter((e): e is string => e !== null))];
+  const events = new Map<string, CanonicalEvent>();
+  for (const part of chunks(eventIds, 500)) {
+    for (const row of await db.selectFrom('events').selectAll().where('id', 'in', part).execute()) events.set(row.id, eventFromRow(row));
+  }
+  const context = await loadContext(db, deliveries, channels, events);
+  // Opening costs about 3.4 µs a value (200,000 opens of a whsec_ secret, measured on the
+  // loaded 2-core test machine); done once per channel per claim, not per delivery.
+  const open = new Map([...channels.values()].map((c) => [c.id, openChannel(svc.ring, c)]));
+  const out: Prepared = { jobs: [], unsendable: [] };
+  for (const delivery of deliveries) {
+    const channel = channels.get(delivery.channel_id);
+    const event = delivery.event_id ? events.get(delivery.event_id) : syntheticEvent(delivery);
+    if (!channel) out.unsendable.push({ id: delivery.id, transition: 'cancel', reason: 'its channel no longer exists' });
+    else if (!event) out.unsendable.push({ id: delivery.id, transition: 'fail', reason: 'its event no longer exists' });
+    else out.jobs.push({ delivery, channel, opened: open.get(channel.id)!, event, context });
+  }
+  return out;
+}
+
+function openChannel(ring: Keyring, c: Selectable<ChannelTable>): OpenedChannel | Error {
+  try {
+    return {
+      secrets: [c.secret === null ? null : openOrPlain(ring, c.secret), c.previous_secret === null ? null : openOrPlain(ring, c.previous_secret)],
+      config: c.kind === 'webhook' || c.kind === 'slack' ? openConfig<WebhookConfig | SlackConfig>(ring, c.kind, c.config) : (JSON.parse(c.config) as WebhookConfig),
+    };
+  } catch (err) {
+    // A key missing from the ring: the attempt fails with the reason, and is retried.
+    return err as Error;
+  }
+}
+
+/**
+ * What the vendor dialects need beyond the event: Label Studio and Encord bodies carry the
+ * project (with Label Studio's counters as they are now), SuperAnnotate items name users
+ * by email. Loaded once per claim, only for the channels whose dialect needs them.
+ */
+async function loadContext(
+  db: Db,
+  deliveries: Selectable<DeliveryTable>[],
+  channels: Map<number, Selectable<ChannelTable>>,
+  events: Map<string, CanonicalEvent>,
+): Promise<RenderContext> {
+  const context: RenderContext = { projects: new Map(), users: new Map() };
+  const projectIds = new Set<number>();
+  const orgOf = new Map<number, number>();
+  let wantUsers = false;
+  for (const d of deliveries) {
+    const c = channels.get(d.channel_id);
+    const ev = d.event_id ? events.get(d.event_id) : undefined;
+    if (!c || !ev) continue;
+    const name = (JSON.parse(c.config) as WebhookConfig).dialect;
+    if ((c.kind !== 'webhook' || name === 'label-studio' || name === 'encord') && ev.project_id !== null) {
+      projectIds.add(ev.project_id);
+      orgOf.set(ev.project_id, ev.org_id);
+    }
+    if (name === 'superannotate' || c.kind === 'action') wantUsers = true;
+  }
+  for (const id of projectIds) {
+    try {
+      context.projects.set(id, await getProject(db, orgOf.get(id)!, id));
+    } catch {
+      // Deleted since: the dialect falls back to the event's own snapshot.
+    }
+  }
+  if (wantUsers) {
+    const orgs = [...new Set(deliveries.map((d) => d.org_id))];
+    for (const u of await db.selectFrom('users').select(['id', 'email', 'name']).where('org_id', 'in', orgs).execute()) context.users.set(u.id, { email: u.email, name: u.name });
+  }
+  return context;
+}
+
+/** The message a delivery without an event carries: a digest, an email batch, or a ping. */
+function syntheticEvent(d: Selectable<DeliveryTable>): CanonicalEvent | null {
+  const payload = JSON.parse(d.payload ?? 'null') as (Record<string, unknown> & { kind?: string }) | null;
+  if (!payload) return null;
+  if (payload.kind === 'digest' || payload.kind === 'email_batch') {
+    const p = payload as Record<string, any>;
+    return {
+      // Stable across retries (webhook-id, uid): derived from the window's dedupe key.
+      id: stableId(d.dedupe_key ?? String(d.id)),
+      type: payload.kind === 'digest' ? 'digest' : 'email.batch',
+      occurred_at: payload.kind === 'digest' ? p.window.end : new Date(p.window_end).toISOString(),
+      org_id: d.org_id,
+      project_id: null,
+      actor: { user_id: 0, email: 'labelcast', api_key_id: null },
+      data: payload.kind === 'digest' ? { notification: p.notification, window: p.window, projects_stats: p.projects_stats } : payload,
+    };
+  }
+  return payload as unknown as CanonicalEvent;
+}
+
+function stableId(key: string): string {
+  const h = crypto.createHash('sha256').update(key).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,69 @@
+// Reading a project as receivers see it: its row, its workflow stages and Label Studio's
+// counters (seed 003). Routing reads projects through here inside the command's transaction,
+// so this module writes nothing and emits nothing.
+import { sql } from 'kysely';
+import type { Db, Tx } from '../store/connect.js';
+import { notFound } from '../model/errors.js';
+import type { ProjectCounters, ProjectView, ProjectWithCounters, StageView } from '../model/views.js';
+import { projectView, stageView } from './views.js';
+
+export async function projectCounters(db: Db | Tx, projectId: number): Promise<ProjectCounters> {
+  // One round trip: each counter is a scalar subquery over an indexed project_id column.
+  const row = await db
+    .selectNoFrom((eb) => [
+      eb.selectFrom('tasks').select(eb.fn.countAll<number>().as('c')).where('project_id', '=', projectId).as('task_number'),
+      eb.selectFrom('tasks').select(eb.fn.countAll<number>().as('c')).where('project_id', '=', projectId).where('is_labeled', '=', 1).as('finished_task_number'),
+      eb.selectFrom('labels').select(eb.fn.countAll<number>().as('c')).where('project_id', '=', projectId).as('total_annotations_number'),
+      eb
+        .selectFrom('labels')
+        .select(sql<number>`count(distinct task_id)`.as('c'))
+        .where('project_id', '=', projectId)
+        .where('was_cancelled', '=', 0)
+        .where('ground_truth', '=', 0)
+        .as('num_tasks_with_annotations'),
+      eb
+        .selectFrom('labels')
+        .select(eb.fn.countAll<number>().as('c'))
+        .where('project_id', '=', projectId)
+        .where('was_cancelled', '=', 0)
+        .where('ground_truth', '=', 0)
+        .as('useful_annotation_number'),
+      eb.selectFrom('labels').select(eb.fn.countAll<number>().as('c')).where('project_id', '=', projectId).where('ground_truth', '=', 1).as('ground_truth_number'),
+      eb.selectFrom('labels').select(eb.fn.countAll<number>().as('c')).where('project_id', '=', projectId).where('was_cancelled', '=', 1).as('skipped_annotations_number'),
+    ])
+    .executeTakeFirstOrThrow();
+  const n = (v: unknown) => Number(v ?? 0);
+  return {
+    task_number: n(row.task_number),
+    finished_task_number: n(row.finished_task_number),
+    total_annotations_number: n(row.total_annotations_number),
+    num_tasks_with_annotations: n(row.num_tasks_with_annotations),
+    useful_annotation_number: n(row.useful_annotation_number),
+    ground_truth_number: n(row.ground_truth_number),
+    skipped_annotations_number: n(row.skipped_annotations_number),
+    // Labelcast stores no model predictions, so this is truly zero, kept for receivers that
+    // read Label Studio's full counter set.
+    total_predictions_number: 0,
+  };
+}
+
+export async function getProject(db: Db, orgId: number, id: number): Promise<ProjectWithCounters> {
+  const snap = await projectSnapshot(db, orgId, id);
+  return { ...snap, ...(await projectCounters(db, id)) };
+}
+
+export async function loadProject(trx: Db | Tx, orgId: number, id: number) {
+  const row = await trx.selectFrom('projects').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+  if (!row) throw notFound('project', id);
+  return row;
+}
+
+export async function loadStages(trx: Db | Tx, projectId: number) {
+  return trx.selectFrom('stages').selectAll().where('project_id', '=', projectId).orderBy('position').execute();
+}
+
+export async function projectSnapshot(trx: Db | Tx, orgId: number, id: number): Promise<ProjectView & { workflow: { stages: StageView[] } }> {
+  const p = await loadProject(trx, orgId, id);
+  const stages = await loadStages(trx, id);
+  return { ...projectView(p), workflow: { stages: stages.map(stageView) } };
+}

@@ -1,0 +1,60 @@
+// The delivery state machine, once. Every statement that changes a delivery's status names
+// one of these transitions; move() writes the new status only where the row is in one of
+// the transition's `from` states, so a transition that lost a race (the delivery was
+// cancelled, expired or re-claimed meanwhile) changes nothing instead of resurrecting it.
+//
+//   pending --claim--> sending --succeed--> succeeded
+//      ^                  |----retry------> pending (next_attempt_at = the schedule's next)
+//      |                  |----fail-------> failed (dead-lettered: visible, resendable)
+//      |                  '----release----> pending (lease expired, or handed back on stop)
+//   pending|sending --cancel--> cancelled   (its channel was deleted)
+//   pending|sending --expire--> expired     (a custom-action run past its TTL, seed 004)
+//   succeeded|failed|expired --resend--> pending (fresh schedule, Svix's "resend")
+import type { UpdateQueryBuilder, UpdateResult } from 'kysely';
+import type { Database } from './schema.js';
+
+export const DELIVERY_STATUSES = ['pending', 'sending', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** Statuses a delivery does not leave by itself (only resend moves it on). */
+export const FINAL_STATUSES: readonly DeliveryStatus[] = ['succeeded', 'failed', 'cancelled', 'expired'];
+
+export const TRANSITIONS = {
+  /** A worker leases a due delivery. */
+  claim: { from: ['pending'], to: 'sending' },
+  /** The receiver took it (2xx). */
+  succeed: { from: ['sending'], to: 'succeeded' },
+  /** The attempt failed and the schedule has another. */
+  retry: { from: ['sending'], to: 'pending' },
+  /** Dead-lettered: the schedule is spent, the receiver is gone (410), the handler failed,
+   *  its event no longer exists, or its attempt could not be recorded. */
+  fail: { from: ['sending'], to: 'failed' },
+  /** The worker's lease lapsed or it handed the delivery back; the attempt is not counted. */
+  release: { from: ['sending'], to: 'pending' },
+  /** Its channel was deleted. A delivery cancelled while its request was in flight is
+   *  cancelled again when the attempt is recorded (with the attempt counted). */
+  cancel: { from: ['pending', 'sending', 'cancelled'], to: 'cancelled' },
+  /** A custom-action run not finished within its TTL. */
+  expire: { from: ['pending', 'sending'], to: 'expired' },
+  /** Sent again by a user (one delivery, or a channel's failed ones after a fix). */
+  resend: { from: ['succeeded', 'failed', 'expired'], to: 'pending' },
+} as const satisfies Record<string, { from: readonly DeliveryStatus[]; to: DeliveryStatus }>;
+
+export type Transition = keyof typeof TRANSITIONS;
+
+type DeliveryUpdate = UpdateQueryBuilder<Database, 'deliveries', 'deliveries', UpdateResult>;
+
+/**
+ * Applies a transition to the deliveries an update already selects: sets the target status
+ * and restricts the rows to the transition's `from` states. The caller adds the other columns
+ * (lease, schedule, error) and its own where clauses (id, channel, lease holder).
+ */
+export function move<Q extends DeliveryUpdate>(q: Q, t: Transition): Q {
+  const { from, to } = TRANSITIONS[t];
+  return q.set({ status: to }).where('status', 'in', [...from]) as Q;
+}
+
+/** Whether a transition may start from this status (for a command's clear 409 first). */
+export function canMove(status: string, t: Transition): boolean {
+  return (TRANSITIONS[t].from as readonly string[]).includes(status);
+}
