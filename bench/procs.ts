@@ -25,6 +25,12 @@ process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
+/** Ends every child still running: a scenario that failed or timed out leaves none to
+ *  compete with the next one for the cores. */
+export function killAll(): void {
+  for (const c of live) c.kill('SIGKILL');
+}
+
 /** Forks build/bench/<name>.js and resolves once it says it is ready. */
 export async function startProc(name: string, args: string[] = []): Promise<Proc> {
   const child = fork(new URL(`./${name}.js`, import.meta.url), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: process.env });

@@ -47,7 +47,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { command, computeDigest, createNotification, createProject, updateProject, type DatabaseKind } from './labelcast.js';
 import { freshPgDatabase, instance, PG_URL, percentile, produce as produceIn, produceAtRate, rssSampler, startProducers, startReceiver, waitUntil, BENCH_SECRET_KEY, type Instance } from './harness.js';
-import { startProc } from './procs.js';
+import { killAll, startProc } from './procs.js';
 
 const SMOKE = process.argv.includes('--smoke');
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -394,6 +394,7 @@ async function scenario<T>(name: string, limitS: number, fn: () => Promise<T>): 
     return r;
   } catch (err) {
     log(`   ${name} FAILED: ${(err as Error).message}`);
+    killAll();
     return { error: (err as Error).message };
   }
 }
