@@ -9,7 +9,7 @@ import { bootstrap } from './domain/organizations.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { createSandboxRunner, type SandboxRunner } from './delivery/sandbox-runner.js';
 import { createMetrics } from './delivery/metrics.js';
-import { pruneOnce } from './schedule/retention.js';
+import { startRetention } from './schedule/retention.js';
 import { Scheduler } from './schedule/scheduler.js';
 import { openStore, type Store } from './store/connect.js';
 import { loadKeyring, type Keyring } from './store/seal.js';
@@ -69,8 +69,6 @@ export async function rotateKey(config: Config, out: (line: string) => void, bat
   }
 }
 
-const RETENTION_EVERY_MS = 10 * 60 * 1000;
-
 /** opened: a store to use instead of the configured one (tests: a PostgreSQL schema of their own). */
 export async function startServer(config: Config, out: (line: string) => void = (l) => process.stdout.write(l + '\n'), opened?: Store): Promise<Running> {
   const store = opened ?? (await openConfiguredStore(config));
@@ -110,8 +108,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
     ready: () => (worker && !dispatcher ? 'dispatcher not started' : null),
   });
 
-  let stopRetention = false;
-  let retentionTimer: NodeJS.Timeout | null = null;
+  let stopRetention: (() => void) | null = null;
   if (worker) {
     // Custom actions run in the sandbox's interpreter processes, started on first use; a
     // handler's fetch obeys the webhook SSRF policy, proxy and timeout.
@@ -120,16 +117,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
     await dispatcher.start();
     scheduler = new Scheduler(svc, app.log);
     scheduler.start();
-    const prune = async () => {
-      try {
-        const r = await pruneOnce(store, Date.now() - config.delivery.retentionMs, { stop: () => stopRetention });
-        if (r.attempts + r.deliveries + r.events + r.messaging > 0) app.log.info(r, 'retention pruned old rows');
-      } catch (err) {
-        app.log.error({ err }, 'retention failed; will try again');
-      }
-      if (!stopRetention) retentionTimer = setTimeout(() => void prune(), RETENTION_EVERY_MS);
-    };
-    retentionTimer = setTimeout(() => void prune(), 5_000);
+    stopRetention = startRetention(store, config.delivery.retentionMs, app.log);
   }
 
   const url = await app.listen({ port: config.port, host: config.host });
@@ -143,8 +131,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
     async close() {
       // Order matters: stop taking requests, then stop claiming and let sends finish (or
       // hand their leases back), then close the database.
-      stopRetention = true;
-      if (retentionTimer) clearTimeout(retentionTimer);
+      stopRetention?.();
       await app.close();
       await scheduler?.stop();
       await dispatcher?.stop(Math.min(config.delivery.timeoutMs, 10_000));

@@ -9,3 +9,15 @@ describe('docs/errors.md', () => {
     expect(doc).toMatch(new RegExp(`\\|\\s*\`${code}\`\\s*\\|\\s*${status}\\s*\\|`));
   });
 });
+
+// The layers that answer a user's request throw AppError with a catalogue code, never a
+// free-text Error (which would reach the user as a 500). Operator settings (model/*-settings,
+// config.ts), the sandbox's own failures and store invariants are not user input and may.
+describe('user-facing errors come from the catalogue', () => {
+  const dirs = ['domain', 'api', 'schedule'].map((d) => new URL(`../src/${d}/`, import.meta.url));
+  const files = dirs.flatMap((dir) => (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => new URL(f, dir)));
+  it.each(files.map((f) => [f.pathname.replace(/.*\/src\//, 'src/'), f] as const))('%s throws AppError only', (_name, file) => {
+    const src = fs.readFileSync(file, 'utf8');
+    expect(src.match(/throw new (?!AppError\b)[A-Za-z]*Error\(/g) ?? []).toEqual([]);
+  });
+});

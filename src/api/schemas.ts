@@ -1,19 +1,21 @@
 // JSON schemas (TypeBox) of every request and response. They validate input, shape the
 // serialized output, and are the OpenAPI document at /openapi.json: one source for all three.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import { ROLES } from '../domain/context.js';
 import { EVENT_TYPES } from '../model/event.js';
 import { MAX_LIMIT } from '../domain/paging.js';
 import { PROJECT_STATUSES, STAGE_KINDS } from '../model/views.js';
 import { MAX_IMPORT } from '../domain/tasks.js';
 import { LS_ACTIONS } from '../dialects/label-studio.js';
+import { DELIVERY_STATUSES } from '../store/delivery-states.js';
 
-const strict = { additionalProperties: false } as const;
-/** A string enum; rendered as {type: string, enum: [...]} in OpenAPI and error messages. */
-const literalUnion = <T extends readonly string[]>(values: T, description?: string) =>
-  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
+import { Id, literalUnion, strict } from '../model/json-schema.js';
+import { ChannelInput, ChannelPatch, EmailChannelInput, HeaderMap, SlackChannelInput, WebhookChannelInput } from '../model/channel-inputs.js';
 
-export const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Integer id' });
+// The channel request schemas live with the domain's channel input types (model/channel-inputs.ts).
+export { ChannelInput, ChannelPatch, EmailChannelInput, SlackChannelInput, WebhookChannelInput };
+
+export { Id };
 export const IdParams = Type.Object({ id: Id }, strict);
 export const Timestamp = Type.String({ format: 'date-time' });
 export const Json = Type.Unknown();
@@ -241,7 +243,6 @@ export const EventQuery = Type.Object(
 );
 
 // --- notifications, channels, deliveries
-const HeaderMap = Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 2000 }), { description: 'Custom headers sent with every request (at most 10)' });
 export const Scope = Type.Object(
   { projects: Type.Union([Type.Literal('all'), Type.Array(Id, { minItems: 1, maxItems: 1000 })], { description: '"all" (the whole organization) or project ids' }) },
   strict,
@@ -268,55 +269,6 @@ export const Trigger = Type.Union([
     strict,
   ),
 ]);
-export const WebhookChannelInput = Type.Object(
-  {
-    type: literalUnion(['webhook'] as const),
-    url: Type.String({ minLength: 1, maxLength: 2048 }),
-    dialect: Type.Optional(literalUnion(['standard', 'encord', 'label-studio', 'superannotate'] as const)),
-    send_payload: Type.Optional(Type.Boolean({ description: 'label-studio dialect: false sends only {"action": …}' })),
-    secret: Type.Optional(Type.Union([Type.Boolean(), Type.String({ maxLength: 200 })], { description: 'Standard dialect: omitted or true generates a whsec_ secret (returned once); your own whsec_ secret; or false for unsigned deliveries' })),
-    headers: Type.Optional(HeaderMap),
-    active: Type.Optional(Type.Boolean()),
-    max_in_flight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Requests in flight at most, across all workers (default 32)' })),
-    disable_after_failures: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),
-  },
-  strict,
-);
-export const EmailChannelInput = Type.Object(
-  {
-    type: literalUnion(['email'] as const),
-    recipients: Type.Array(Type.String({ format: 'email', maxLength: 254 }), { minItems: 1, maxItems: 50 }),
-    active: Type.Optional(Type.Boolean()),
-  },
-  strict,
-);
-export const SlackChannelInput = Type.Object(
-  {
-    type: literalUnion(['slack'] as const),
-    webhook_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'A Slack incoming-webhook URL' })),
-    channel: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A channel id from GET /v1/slack/channels' })),
-    active: Type.Optional(Type.Boolean()),
-  },
-  strict,
-);
-// Discriminated by "type"; ajv reports the branch's own error through the discriminator.
-// type: object first: ajv's discriminator reads data.type unguarded, so a null channel (or
-// `channels: [null]`) threw a TypeError, a 500 (issue 10).
-export const ChannelInput = Type.Unsafe<Static<typeof WebhookChannelInput> | Static<typeof EmailChannelInput> | Static<typeof SlackChannelInput>>({
-  type: 'object',
-  oneOf: [WebhookChannelInput, EmailChannelInput, SlackChannelInput],
-  discriminator: { propertyName: 'type' },
-});
-export const ChannelPatch = Type.Object(
-  {
-    url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
-    headers: Type.Optional(HeaderMap),
-    active: Type.Optional(Type.Boolean()),
-    max_in_flight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    disable_after_failures: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),
-  },
-  { ...strict, minProperties: 1 },
-);
 export const Channel = Type.Object({
   id: Id,
   notification: Id,
@@ -385,7 +337,7 @@ const notificationFields = {
 export const Notification = Type.Object({ ...notificationFields, channels: Type.Array(Channel) });
 export const CreatedNotification = Type.Object({ ...notificationFields, channels: Type.Array(ChannelWithSecret) });
 
-export const DeliveryStatus = literalUnion(['pending', 'sending', 'succeeded', 'failed', 'cancelled'] as const);
+export const DeliveryStatus = literalUnion(DELIVERY_STATUSES);
 export const Delivery = Type.Object({
   id: Id,
   notification: Id,

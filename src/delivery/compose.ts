@@ -4,7 +4,7 @@
 import type { RenderContext } from '../dialects/index.js';
 import type { Services } from '../domain/context.js';
 import { eventFromRow } from '../domain/events.js';
-import type { EmailConfig } from '../domain/notifications.js';
+import type { EmailConfig } from '../model/channel-config.js';
 import type { DigestPayload } from '../model/digest.js';
 import type { CanonicalEvent } from '../model/event.js';
 import type { Email, SlackMessage } from '../model/messages.js';

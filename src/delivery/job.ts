@@ -5,7 +5,7 @@ import type { Selectable } from 'kysely';
 import type { RenderContext } from '../dialects/index.js';
 import type { CanonicalEvent } from '../model/event.js';
 import type { SendResult } from '../model/send-result.js';
-import type { SlackConfig, WebhookConfig } from '../domain/notifications.js';
+import type { SlackConfig, WebhookConfig } from '../model/channel-config.js';
 import type { ChannelTable, DeliveryTable } from '../store/schema.js';
 import type { Services } from '../domain/context.js';
 import type { ActionRunner } from '../model/action-run.js';

@@ -7,7 +7,7 @@ import type { RenderContext } from '../dialects/index.js';
 import type { Services } from '../domain/context.js';
 import { eventFromRow } from '../domain/events.js';
 import { getProject } from '../domain/project-reads.js';
-import type { WebhookConfig, SlackConfig } from '../domain/notifications.js';
+import type { WebhookConfig, SlackConfig } from '../model/channel-config.js';
 import type { CanonicalEvent } from '../model/event.js';
 import type { Db } from '../store/connect.js';
 import type { ChannelTable, DeliveryTable } from '../store/schema.js';

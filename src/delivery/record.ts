@@ -5,7 +5,8 @@
 // batching is what lets one disk keep up with thousands of deliveries a second.
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Services } from '../domain/context.js';
-import { maskHeaders, type SlackConfig } from '../domain/notifications.js';
+import { type SlackConfig } from '../model/channel-config.js';
+import { maskHeaders } from '../model/header-masking.js';
 import type { Tx } from '../store/connect.js';
 import { endDelivery, finishLeased, holdChannel, insertAttempts, loadHealth, saveHealth, slackChannelsOf, type Finish } from '../store/queue/complete.js';
 import { openConfig } from '../store/sealed.js';

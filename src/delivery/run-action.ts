@@ -2,7 +2,7 @@
 // mounted secrets, and the injected runner (the sandbox). The context of an entity event is
 // exactly the superannotate webhook body ({op, before, after, ts_ms}); of a fired pipeline,
 // its body.
-import type { ActionConfig } from '../domain/pipelines.js';
+import type { ActionConfig } from '../model/channel-config.js';
 import { superannotate, superannotateEventName } from '../dialects/superannotate.js';
 import { MAX_RUN_LOGS, MAX_RUN_OUTPUT, type ActionRunner } from '../model/action-run.js';
 import type { SendResult } from '../model/send-result.js';

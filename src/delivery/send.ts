@@ -2,7 +2,8 @@
 // email and Slack messages are composed (compose.ts), custom actions run in the sandbox
 // (run-action.ts); then the transport sends it. What went out is returned for the attempt
 // log, with custom header values masked.
-import { maskValue, type SlackConfig, type WebhookConfig } from '../domain/notifications.js';
+import { type SlackConfig, type WebhookConfig } from '../model/channel-config.js';
+import { maskValue } from '../model/header-masking.js';
 import { dialect } from '../dialects/index.js';
 import { openOrPlain } from '../store/seal.js';
 import { postSlack, slackRequest, type SlackTarget } from '../transports/slack.js';

@@ -5,8 +5,9 @@ import { labelStudio } from './label-studio.js';
 import { standard } from './standard.js';
 import { superannotate } from './superannotate.js';
 
-export const DIALECT_NAMES = ['standard', 'encord', 'label-studio', 'superannotate'] as const;
-export type DialectName = (typeof DIALECT_NAMES)[number];
+import type { DialectName } from '../model/dialect-names.js';
+
+export { DIALECT_NAMES, type DialectName } from '../model/dialect-names.js';
 
 const BY_NAME: Record<DialectName, Dialect> = { standard, encord, 'label-studio': labelStudio, superannotate };
 

@@ -9,7 +9,7 @@ import { AppError, notFound } from '../model/errors.js';
 import { iso, isoOrNull } from '../model/views.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 import { resendDelivery } from './deliveries.js';
-import { loadAction } from './pipelines.js';
+import { loadAction } from './pipeline-actions.js';
 
 export const RUN_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'expired'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];

@@ -11,11 +11,10 @@ import { iso, isoOrNull } from '../model/views.js';
 import { AppError, notFound } from '../model/errors.js';
 import { uuidv7 } from '../model/ids.js';
 import { recoverFailed, resendOne } from '../store/queue/resend.js';
-import { loadChannel } from './notifications.js';
+import type { DeliveryStatus } from '../store/delivery-states.js';
+import { loadChannel } from './notification-rows.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 
-export const DELIVERY_STATUSES = ['pending', 'sending', 'succeeded', 'failed', 'cancelled'] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 
 export interface DeliveryView {

@@ -14,7 +14,8 @@ import { AppError } from '../model/errors.js';
 import type { CanonicalEvent, EventActor } from '../model/event.js';
 import { uuidv7 } from '../model/ids.js';
 import type { FiredKind } from '../model/triggers.js';
-import { hashToken, loadPipeline } from './pipelines.js';
+import { hashToken } from './pipelines.js';
+import { loadPipeline } from './pipeline-views.js';
 
 /** The largest incoming-webhook or manual-run body: it is stored with every run. */
 export const MAX_CONTEXT_BYTES = 256 * 1024;

@@ -11,7 +11,7 @@ import { DIALECTS_WITH_PROJECT_STATE, PROJECT_STATE_KEY } from '../dialects/dial
 
 export { PROJECT_STATE_KEY };
 import { getProject } from './project-reads.js';
-import { eventTriggerMatches } from '../model/triggers.js';
+import { eventTriggerMatches, type Trigger } from '../model/triggers.js';
 
 export interface RoutableEvent {
   id: string;
@@ -30,8 +30,6 @@ export interface ChannelTarget {
   triggers: string;
   config: string;
 }
-
-type Trigger = string | { event: string; from?: string[]; to?: string[] } | { digest: unknown };
 
 function triggerMatches(t: Trigger, ev: RoutableEvent): boolean {
   if (typeof t === 'string') return t === 'all' || t === ev.type;

@@ -8,7 +8,8 @@ import type { StageTable } from '../store/schema.js';
 import type { Db } from '../store/connect.js';
 import type { Ctx } from './context.js';
 import { AppError } from '../model/errors.js';
-import { createNotification, deleteNotification, type WebhookConfig } from './notifications.js';
+import { createNotification, deleteNotification } from './notifications.js';
+import { type WebhookConfig } from '../model/channel-config.js';
 
 export interface StageWebhookView {
   notification: number;

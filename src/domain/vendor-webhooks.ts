@@ -14,15 +14,11 @@ import type { Ctx } from './context.js';
 import { AppError, notFound } from '../model/errors.js';
 import { iso } from '../model/views.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
-import {
-  createNotification,
-  deleteNotification,
-  maskHeaders,
-  updateChannel,
-  updateNotification,
-  type Trigger,
-  type WebhookConfig,
-} from './notifications.js';
+import { createNotification, deleteNotification, updateNotification } from './notifications.js';
+import { maskHeaders } from '../model/header-masking.js';
+import { type WebhookConfig } from '../model/channel-config.js';
+import { type Trigger } from '../model/triggers.js';
+import { updateChannel } from './channels.js';
 
 
 // ---------------------------------------------------------------- Label Studio

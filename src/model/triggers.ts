@@ -1,5 +1,6 @@
-// SuperAnnotate's pipeline triggers (issue 13, seed 004), as notification triggers. Pure:
-// no I/O, no imports above the model, so routing, the scheduler and the API share it.
+// Triggers: which events a notification (or a SuperAnnotate pipeline, issue 13, seed 004)
+// runs on. Pure: no I/O, no imports above the model, so routing, the scheduler and the API
+// share it. Checking a user's triggers is model/trigger-checks.ts.
 //
 // Kinds:
 // - entity events: a canonical event type ('project.status_changed', 'task.created', ...);
@@ -7,7 +8,10 @@
 //   SuperAnnotate's item statuses (New, InProgress, QualityCheck, Returned, Completed);
 // - incoming_webhook, periodic (cron in a time zone) and manual: fired by a request, the
 //   scheduler or the API, never by routing; stored as {event: kind, ...} so routing's
-//   "t.event === ev.type" can never match them.
+//   "t.event === ev.type" can never match them;
+// - the digest: {digest: {cron, tz, window_hours, send_empty}} (schedule/digests.ts).
+// This is the one Trigger type: notifications, pipelines, routing, the scheduler and the
+// API's TypeBox schemas (which accept a subset of it) all use it.
 
 export const ANNOTATION_STATUS_CHANGED = 'task.annotation_status_changed';
 export const ANNOTATION_STATUSES = ['New', 'InProgress', 'QualityCheck', 'Returned', 'Completed'] as const;
@@ -20,13 +24,33 @@ export const FROM_TO_TRIGGERS = new Set(['project.status_changed', ANNOTATION_ST
 /** The canonical events the annotation-status trigger is derived from. */
 export const ANNOTATION_STATUS_SOURCES = ['task.submitted', 'task.completed', 'review.rejected'];
 
-export interface TriggerLike {
-  event?: string;
+export interface DigestTrigger {
+  /** Cron (5 fields) in tz; default "0 17 * * *" UTC, the seed's 5 pm UTC daily digest. */
+  cron?: string | undefined;
+  tz?: string | undefined;
+  /** The period the digest covers, ending at each run; default 24 hours. */
+  window_hours?: number | undefined;
+  /** Send a digest with no activity; default false (skip it). */
+  send_empty?: boolean | undefined;
+}
+
+/**
+ * An event type with filters on its from/to values (project.status_changed, the derived
+ * annotation-status event), or a fired kind: {event: 'incoming_webhook' | 'periodic' (cron,
+ * tz) | 'manual'}. A pipeline's trigger is always one of these.
+ */
+export interface EventTrigger {
+  event: string;
   from?: string[] | undefined;
   to?: string[] | undefined;
   cron?: string | undefined;
   tz?: string | undefined;
 }
+
+/** A notification's trigger: an event type by name ('all' for every one), an event trigger, or a digest. */
+export type Trigger = string | EventTrigger | { digest: DigestTrigger };
+
+export const triggerType = (t: Trigger): string => (typeof t === 'string' ? t : 'digest' in t ? 'digest' : t.event);
 
 export interface EventLike {
   type: string;
@@ -62,14 +86,14 @@ export function annotationStatusChange(ev: EventLike): { from: string; to: strin
 }
 
 /** The from/to values an event offers a from/to trigger, or null when it has none. */
-export function fromToOf(t: TriggerLike, ev: EventLike): { from: string; to: string } | null {
+export function fromToOf(t: EventTrigger, ev: EventLike): { from: string; to: string } | null {
   if (t.event === ANNOTATION_STATUS_CHANGED) return annotationStatusChange(ev);
   if (t.event === ev.type && ev.type === 'project.status_changed') return { from: String(ev.data.from), to: String(ev.data.to) };
   return null;
 }
 
 /** Does an event trigger {event, from?, to?}? Fired kinds never match an event. */
-export function eventTriggerMatches(t: TriggerLike, ev: EventLike): boolean {
+export function eventTriggerMatches(t: EventTrigger, ev: EventLike): boolean {
   if (firedKind(t) !== null) return false;
   if (t.event === ANNOTATION_STATUS_CHANGED) {
     const change = annotationStatusChange(ev);
@@ -86,7 +110,7 @@ export function eventTriggerMatches(t: TriggerLike, ev: EventLike): boolean {
 }
 
 /** The canonical event types a trigger can be routed from (for dialect checks). */
-export function triggerSourceTypes(t: TriggerLike): string[] {
+export function triggerSourceTypes(t: EventTrigger): string[] {
   if (firedKind(t) !== null) return [];
   if (t.event === ANNOTATION_STATUS_CHANGED) return ANNOTATION_STATUS_SOURCES;
   return t.event ? [t.event] : [];
@@ -97,8 +121,8 @@ export function triggerSourceTypes(t: TriggerLike): string[] {
  * event' and item-related events." Item-related: every task, annotation and review event.
  * Returns why not, or null when email may go with this trigger.
  */
-export function emailRefusal(t: TriggerLike | string): string | null {
-  const event = typeof t === 'string' ? t : (t.event ?? '');
+export function emailRefusal(t: Trigger): string | null {
+  const event = typeof t === 'string' ? t : 'event' in t ? t.event : '';
   if (event === 'incoming_webhook') return 'an incoming-webhook trigger';
   if (event === 'periodic') return 'a periodic trigger';
   if (event === 'all') return 'every event, item events included';

@@ -10,7 +10,8 @@ import { computeDigest } from '../domain/digest-stats.js';
 import type { DigestPayload } from '../model/digest.js';
 import { dialect } from '../dialects/index.js';
 import { newDelivery } from '../domain/routing.js';
-import type { DigestTrigger, Trigger, WebhookConfig } from '../domain/notifications.js';
+import type { WebhookConfig } from '../model/channel-config.js';
+import type { DigestTrigger, Trigger } from '../model/triggers.js';
 import { lastFire } from '../model/cron.js';
 
 export function digestTrigger(n: Pick<Selectable<NotificationTable>, 'triggers'>): DigestTrigger | undefined {

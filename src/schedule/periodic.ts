@@ -6,12 +6,10 @@
 import type { Store } from '../store/connect.js';
 import { firePipeline } from '../domain/pipeline-fire.js';
 import { lastFire } from '../model/cron.js';
+import type { EventTrigger } from '../model/triggers.js';
 
-interface PeriodicTrigger {
-  event: 'periodic';
-  cron: string;
-  tz?: string;
-}
+/** A periodic trigger as checkPipelineTrigger stores it: its cron is always there. */
+type PeriodicTrigger = EventTrigger & { event: 'periodic'; cron: string };
 
 function periodicOf(triggers: string): PeriodicTrigger | undefined {
   return (JSON.parse(triggers) as unknown[]).find((t): t is PeriodicTrigger => typeof t === 'object' && t !== null && (t as { event?: unknown }).event === 'periodic');

@@ -79,3 +79,33 @@ export async function pruneOnce(store: Store, cutoff: number, opts: { pauseMs?: 
     }, pause, stop));
   return { attempts, deliveries, events, messaging };
 }
+
+// Pruning runs this often in each worker process (it is idempotent: batched deletes of rows
+// past the period), first 5 s after start.
+const RETENTION_EVERY_MS = 10 * 60 * 1000;
+const RETENTION_FIRST_MS = 5_000;
+
+export interface RetentionLog {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Prunes on a timer until the returned stop function is called. */
+export function startRetention(store: Store, retentionMs: number, log: RetentionLog): () => void {
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  const prune = async () => {
+    try {
+      const r = await pruneOnce(store, Date.now() - retentionMs, { stop: () => stopped });
+      if (r.attempts + r.deliveries + r.events + r.messaging > 0) log.info(r, 'retention pruned old rows');
+    } catch (err) {
+      log.error({ err }, 'retention failed; will try again');
+    }
+    if (!stopped) timer = setTimeout(() => void prune(), RETENTION_EVERY_MS);
+  };
+  timer = setTimeout(() => void prune(), RETENTION_FIRST_MS);
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
+}

@@ -151,45 +151,33 @@ export async function sealStoredSecrets(store: Store, ring: Keyring, opts: WalkO
     add('channels', c);
   }
 
-  for (let after = 0; ; ) {
-    const rows = await db.selectFrom('slack_connections').select(['id', 'bot_token']).where('id', '>', after).orderBy('id').limit(size).execute();
-    if (rows.length === 0) break;
-    after = rows[rows.length - 1]!.id;
-    const c = empty();
-    for (const r of rows) {
-      const j = judge(ring, r.bot_token, opts.mode, 'text');
-      tally(c, j.verdict);
-      if (j.next === r.bot_token) continue;
-      const res = await db.updateTable('slack_connections').set({ bot_token: j.next }).where('id', '=', r.id).where('bot_token', '=', r.bot_token).executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) c.raced += 1;
+  // Tables with one sealed value per row, walked the same way: [table, key column, value column, form].
+  const single: [string, string, string, 'text' | 'json'][] = [
+    ['slack_connections', 'id', 'bot_token', 'text'],
+    ['action_secrets', 'id', 'sealed', 'json'],
+    ['settings', 'key', 'value', 'text'],
+  ];
+  for (const [table, key, column, form] of single) {
+    // The names come from the list above, never from input; Kysely cannot type a table
+    // chosen at run time, hence the untyped handle.
+    const any = db as unknown as Kysely<any>;
+    for (let after: number | string = key === 'id' ? 0 : ''; ; ) {
+      let q = any.selectFrom(table).select([key, column]).where(key, '>', after).orderBy(key).limit(size);
+      if (table === 'settings') q = q.where(key, 'in', [...SEALED_SETTINGS]);
+      const rows = await q.execute();
+      if (rows.length === 0) break;
+      after = rows[rows.length - 1]![key];
+      const c = empty();
+      for (const r of rows) {
+        const j = judge(ring, r[column], opts.mode, form);
+        tally(c, j.verdict);
+        if (j.next === r[column]) continue;
+        const res = await any.updateTable(table).set({ [column]: j.next }).where(key, '=', r[key]).where(column, '=', r[column]).executeTakeFirst();
+        if (Number(res.numUpdatedRows) === 0) c.raced += 1;
+      }
+      add(table, c);
     }
-    add('slack_connections', c);
   }
-
-  for (let after = 0; ; ) {
-    const rows = await db.selectFrom('action_secrets').select(['id', 'sealed']).where('id', '>', after).orderBy('id').limit(size).execute();
-    if (rows.length === 0) break;
-    after = rows[rows.length - 1]!.id;
-    const c = empty();
-    for (const r of rows) {
-      const j = judge(ring, r.sealed, opts.mode, 'json');
-      tally(c, j.verdict);
-      if (j.next === r.sealed) continue;
-      const res = await db.updateTable('action_secrets').set({ sealed: j.next }).where('id', '=', r.id).where('sealed', '=', r.sealed).executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) c.raced += 1;
-    }
-    add('action_secrets', c);
-  }
-
-  const c = empty();
-  for (const r of await db.selectFrom('settings').select(['key', 'value']).where('key', 'in', [...SEALED_SETTINGS]).execute()) {
-    const j = judge(ring, r.value, opts.mode, 'text');
-    tally(c, j.verdict);
-    if (j.next === r.value) continue;
-    const res = await db.updateTable('settings').set({ value: j.next }).where('key', '=', r.key).where('value', '=', r.value).executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) c.raced += 1;
-  }
-  add('settings', c);
   return total;
 }
 

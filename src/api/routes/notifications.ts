@@ -5,19 +5,9 @@ import { errorResponses } from '../http.js';
 import type { Services } from '../../domain/context.js';
 import { command } from '../../domain/context.js';
 import { getDelivery, listDeliveries, recoverChannel, resendDelivery, sendTest } from '../../domain/deliveries.js';
-import {
-  addChannel,
-  createNotification,
-  deleteChannel,
-  deleteNotification,
-  enableChannel,
-  getChannel,
-  getNotification,
-  listNotifications,
-  rotateSecret,
-  updateChannel,
-  updateNotification,
-} from '../../domain/notifications.js';
+import { createNotification, deleteNotification, getNotification, listNotifications, updateNotification } from '../../domain/notifications.js';
+import { rotateSecret } from '../../domain/secret-rotation.js';
+import { addChannel, deleteChannel, enableChannel, getChannel, updateChannel } from '../../domain/channels.js';
 import {
   Channel,
   ChannelPatch,
