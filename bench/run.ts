@@ -14,12 +14,17 @@
 //   the receiver's count over IPC, then one count of succeeded rows); the producers run in a
 //   child (producer-proc.ts) on the same store: 16 concurrent domain commands (LANES), one
 //   project each, each committing a change, its event and its deliveries. From the first
-//   command to the last delivery recorded as succeeded. SQLite is also measured with the
-//   producers in the dispatcher's process (throughput.sqlite_inproc), which is how SQLite is
-//   deployed (one process serves API and delivery). With the producers apart, two processes
-//   write one SQLite file: each write transaction is BEGIN IMMEDIATE and waits out the other
-//   process's in SQLite's busy handler (busy_timeout 5 s), which sleeps synchronously; a
-//   commit's wake-up reaches the dispatcher over IPC (on PostgreSQL by Labelcast's NOTIFY).
+//   command to the last delivery recorded as succeeded. That is the PostgreSQL figure (API
+//   and worker processes). SQLite's headline keeps the producers in the dispatcher's process,
+//   which is how SQLite is deployed (one process serves API and delivery) and is no help to
+//   Labelcast (the producers' work shares its event loop). SQLite with the producers apart
+//   is kept as a reference (throughput.sqlite_own_producers): two processes then write one
+//   file, each write transaction BEGIN IMMEDIATE waiting out the other's in SQLite's busy
+//   handler (busy_timeout 5 s), which polls with sleeps that block the waiting process; a
+//   process that commits back to back starves the other (measured: a second writer waited
+//   0.4-1.3 s per transaction against a writer leaving 0.2-1 ms gaps), which cut the
+//   dispatcher's rate and put latency at 200 events/s near 1 s in smoke runs. A commit's
+//   wake-up reaches the dispatcher over IPC there (on PostgreSQL by Labelcast's NOTIFY).
 //   On PostgreSQL each producer lane has a connection of its own (a pool of 16), as
 //   graphile-worker's producer has.
 // - peers: a worker process (peer-proc.ts: consumes, posts to the receiver 64 at a time) and
@@ -28,8 +33,9 @@
 //   event happens (queue.add / addJob, awaited, then the next), like Labelcast's producers.
 //   The bulk figure (peers.*_bulk: addBulk / addJobs of 1,000 pre-made jobs per call) is kept
 //   as a reference. From the first add to the last job done.
-// - latency: producers in their own process at a fixed rate; the receiver records the time
-//   from each event's timestamp to its arrival (SQLite also with in-process producers).
+// - latency: producers at a fixed rate, placed as for throughput (SQLite also with them
+//   apart, for reference); the receiver records the time from each event's timestamp to its
+//   arrival.
 // - fan-out, isolation, scale-out, memory: the receiver in its own process; fan-out and
 //   isolation still produce from this process (few events); scale-out's workers are
 //   `labelcast serve --role worker` processes.
@@ -415,12 +421,14 @@ async function main() {
     rows.push(['durability (what an acknowledged write survives)', `Redis appendonly=${d.redis_for_bullmq.appendonly} save="${d.redis_for_bullmq.save}"; SQLite ${d.labelcast_sqlite.journal_mode} synchronous=${d.labelcast_sqlite.synchronous}; PostgreSQL synchronous_commit=${d.postgres.synchronous_commit}`, '']);
   }
 
-  // Headline: producers in a process of their own. SQLite also with the producers beside the
-  // dispatcher, its deployed layout (one process), for reference.
+  // Headline: PostgreSQL with the producers in a process of their own (API and worker
+  // processes); SQLite with the producers beside the dispatcher, its deployed layout (one
+  // process). SQLite with the producers apart is kept for reference: two processes writing
+  // one file starve each other in SQLite's busy handler (see the header).
   results.throughput = {};
   results.peers = {};
   results.latency = {};
-  const variants = [['sqlite', 'own', 'sqlite'], ['sqlite', 'inproc', 'sqlite_inproc'], ['postgres', 'own', 'postgres']] as const;
+  const variants = [['sqlite', 'inproc', 'sqlite'], ['sqlite', 'own', 'sqlite_own_producers'], ['postgres', 'own', 'postgres']] as const;
   for (const [d, producers, key] of want('throughput') ? variants : []) {
     const t = await scenario(`throughput ${key}`, 240, () => throughput(d, producers));
     results.throughput[key] = ok(t) ? { ...t, ratio: r3(t.per_s! / ceil) } : t;
@@ -447,7 +455,7 @@ async function main() {
   results.vs_peers = {
     sqlite_over_bullmq: over('sqlite', 'bullmq'),
     postgres_over_graphile: over('postgres', 'graphile'),
-    sqlite_inproc_over_bullmq: over('sqlite_inproc', 'bullmq'),
+    sqlite_own_producers_over_bullmq: over('sqlite_own_producers', 'bullmq'),
     sqlite_over_bullmq_bulk: over('sqlite', 'bullmq_bulk'),
     postgres_over_graphile_bulk: over('postgres', 'graphile_bulk'),
   };
@@ -463,7 +471,7 @@ async function main() {
     rows.push([`peer: ${label}`, ok(r) ? `${r.per_s} /s` : (r as { error: string }).error, vs[key]!]);
   }
 
-  const lvariants = [['sqlite', 'own', 'sqlite'], ['sqlite', 'inproc', 'sqlite_inproc'], ['postgres', 'own', 'postgres']] as const;
+  const lvariants = [['sqlite', 'inproc', 'sqlite'], ['sqlite', 'own', 'sqlite_own_producers'], ['postgres', 'own', 'postgres']] as const;
   for (const [d, producers, key] of want('latency') ? lvariants : []) {
     const l = await scenario(`latency ${key}`, 150, () => latency(d, producers));
     results.latency[key] = l;
