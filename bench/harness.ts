@@ -1,68 +1,70 @@
-// Shared parts of the benchmark: a fast receiver, fresh databases, a Labelcast instance in
-// this process, and memory sampling. All traffic stays on 127.0.0.1.
+// Shared parts of the benchmark: the receiver in a process of its own, fresh databases, a
+// Labelcast instance in this process, and memory sampling. All traffic stays on 127.0.0.1.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import pino from 'pino';
-import { Dispatcher } from '../src/delivery/dispatcher.js';
-import { createMetrics } from '../src/delivery/metrics.js';
-import { loadDeliverySettings, type DeliverySettings } from '../src/model/delivery-settings.js';
-import { loadMessagingSettings } from '../src/model/messaging-settings.js';
-import type { Actor, Services } from '../src/domain/context.js';
-import { createOrganization } from '../src/domain/organizations.js';
-import { openStore, type Store } from '../src/store/connect.js';
-import { type DatabaseKind } from '../src/store/kind.js';
-import { keyFrom, keyring } from '../src/store/seal.js';
+import { command, createMetrics, createOrganization, updateProject, Dispatcher, keyFrom, keyring, loadDeliverySettings, loadMessagingSettings, openStore, type Actor, type DeliverySettings, type DatabaseKind, type Services, type Store } from './labelcast.js';
+import { startProc } from './procs.js';
 
 /**
- * One sealing key for the whole run: worker processes started by a scenario (scale-out) read
- * the secrets this process sealed, and refuse to start under a different key (docs/security.md).
+ * One sealing key for the whole run: processes started by a scenario (workers for scale-out,
+ * producers) read the secrets this process sealed, and refuse to start under a different key
+ * (docs/security.md). Children inherit it through the environment.
  */
-export const BENCH_SECRET_KEY = crypto.randomBytes(32).toString('base64');
+export const BENCH_SECRET_KEY = (process.env.BENCH_SECRET_KEY ??= crypto.randomBytes(32).toString('base64'));
 
 export const PG_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
-export interface Receiver {
+/** SQLite's synchronous setting for every bench store: FULL (an fsync per commit) unless set. */
+export const SQLITE_SYNC: 'NORMAL' | 'FULL' = (process.env.LABELCAST_SQLITE_SYNC as 'NORMAL' | 'FULL' | undefined) ?? 'FULL';
+
+/** The receiver (receiver.ts), running in a child process; counts are asked for over IPC. */
+export interface RemoteReceiver {
   url: string;
-  count: number;
-  /** ms from the body's "timestamp" (the event's time) to arrival, when asked to record. */
-  latencies: number[];
-  recordLatency: boolean;
+  count(): Promise<number>;
+  /** Resolves once n requests were answered (checked inside the receiver's process). */
+  waitCount(n: number, timeoutMs: number): Promise<void>;
+  /** Record, from now on, ms from each body's "timestamp" (the event's time) to arrival. */
+  recordLatency(): Promise<void>;
+  latencies(): Promise<number[]>;
   close(): Promise<void>;
 }
 
 /** Answers 200 at once (or after delayMs; or never, for paths starting with /hang). */
-export async function startReceiver(delayMs = 0): Promise<Receiver> {
-  const r: Receiver = { url: '', count: 0, latencies: [], recordLatency: false, close: async () => undefined };
-  const server = http.createServer((req, res) => {
-    if (req.url?.startsWith('/hang')) {
-      req.resume();
-      return; // never answers: the sender's timeout ends it
-    }
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (r.recordLatency) {
-        const body = JSON.parse(Buffer.concat(chunks).toString()) as { timestamp?: string };
-        if (body.timestamp) r.latencies.push(Date.now() - Date.parse(body.timestamp));
-      }
-      const answer = () => {
-        r.count++;
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-      };
-      if (delayMs > 0) setTimeout(answer, delayMs);
-      else answer();
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  r.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  r.close = () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
-  return r;
+export async function startReceiver(delayMs = 0): Promise<RemoteReceiver> {
+  const p = await startProc('receiver-proc', [String(delayMs)]);
+  return {
+    url: await p.call<string>('url'),
+    count: () => p.call<number>('count'),
+    waitCount: (n, timeoutMs) => p.call('waitCount', { n, timeoutMs }),
+    recordLatency: () => p.call('record', true),
+    latencies: () => p.call<number[]>('latencies'),
+    close: () => p.stop(),
+  };
+}
+
+/** Where an instance's store is, for another process to open it. */
+export interface StoreLocation {
+  sqliteFile?: string;
+  databaseUrl?: string;
+}
+
+export function openBenchStore(at: StoreLocation, pgPoolSize = 10): Promise<Store> {
+  return at.databaseUrl ? openStore({ databaseUrl: at.databaseUrl, pgPoolSize }) : openStore({ sqliteFile: at.sqliteFile!, sqliteSync: SQLITE_SYNC });
+}
+
+export function services(store: Store, delivery: Partial<DeliverySettings>, wake: () => void): Services {
+  return {
+    store,
+    targets: { allowPrivate: true, allowlist: null },
+    delivery: { ...loadDeliverySettings({}), pollMs: 250, ...delivery },
+    messaging: loadMessagingSettings({}),
+    ring: keyring(keyFrom(Buffer.from(BENCH_SECRET_KEY, 'base64'))),
+    wake,
+  };
 }
 
 export interface Instance {
@@ -72,6 +74,8 @@ export interface Instance {
   dispatcher: Dispatcher | null;
   /** For PostgreSQL: the database URL other processes can use. */
   databaseUrl: string | null;
+  /** The store, for another process (a producer) to open. */
+  location: StoreLocation;
   startWorker(): Promise<void>;
   close(): Promise<void>;
 }
@@ -99,25 +103,20 @@ export async function instance(kind: DatabaseKind, delivery: Partial<DeliverySet
   let dir: string | null = null;
   let db: { url: string; drop(): Promise<void> } | null = null;
   let store: Store;
+  let location: StoreLocation;
   if (kind === 'sqlite') {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelcast-bench-'));
-    store = await openStore({ sqliteFile: path.join(dir, 'bench.db'), sqliteSync: (process.env.LABELCAST_SQLITE_SYNC as 'NORMAL' | 'FULL' | undefined) ?? 'FULL' });
+    location = { sqliteFile: path.join(dir, 'bench.db') };
   } else {
     db = await freshPgDatabase();
-    store = await openStore({ databaseUrl: db.url, pgPoolSize: 10 });
+    location = { databaseUrl: db.url };
   }
+  store = await openBenchStore(location);
   await store.migrate();
   const org = await createOrganization(store, { name: 'bench', admin_email: 'bench@localhost' });
   const actor: Actor = { org_id: org.org_id, user_id: org.admin_user_id, email: 'bench@localhost', role: 'admin', api_key_id: null };
   let dispatcher: Dispatcher | null = null;
-  const svc: Services = {
-    store,
-    targets: { allowPrivate: true, allowlist: null },
-    delivery: { ...loadDeliverySettings({}), pollMs: 250, ...delivery },
-    messaging: loadMessagingSettings({}),
-    ring: keyring(keyFrom(Buffer.from(BENCH_SECRET_KEY, 'base64'))),
-    wake: () => dispatcher?.wake(),
-  };
+  const svc = services(store, delivery, () => dispatcher?.wake());
   const log = pino({ level: 'warn' });
   return {
     store,
@@ -127,6 +126,7 @@ export async function instance(kind: DatabaseKind, delivery: Partial<DeliverySet
       return dispatcher;
     },
     databaseUrl: db?.url ?? null,
+    location,
     async startWorker() {
       dispatcher = new Dispatcher({ svc, metrics: createMetrics(store), log: log as never });
       await dispatcher.start();
@@ -140,13 +140,65 @@ export async function instance(kind: DatabaseKind, delivery: Partial<DeliverySet
   } as Instance;
 }
 
-/** Samples this process's RSS; peak() is the highest seen since start(). */
-export function rssSampler(everyMs = 100) {
-  let peak = process.memoryUsage().rss;
-  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), everyMs);
+export { rssSampler } from './procs.js';
+
+// ---------------------------------------------------------------- producers
+// Events are produced the way users produce them: concurrent domain commands (a project
+// update each: one transaction writing the change, its event and its deliveries), lane k
+// always on project k, as a team's annotators work on different projects.
+
+/** `lanes` concurrent producers, each committing one update and then the next, until n. */
+export async function produce(svc: Services, actor: Actor, ids: number[], n: number, lanes: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: lanes }, async (_, lane) => {
+      while (next < n) {
+        const i = next++;
+        await command(svc, actor, (ctx) => updateProject(ctx, ids[lane % ids.length]!, { description: `change ${i}` }));
+      }
+    }),
+  );
+}
+
+/** Updates at a fixed rate for `seconds`, whether or not earlier ones have committed. */
+export async function produceAtRate(svc: Services, actor: Actor, ids: number[], rate: number, seconds: number): Promise<void> {
+  const total = rate * seconds;
+  const start = performance.now();
+  let sent = 0;
+  const inflight: Promise<unknown>[] = [];
+  while (sent < total) {
+    const due = Math.floor(((performance.now() - start) / 1000) * rate);
+    while (sent < Math.min(due, total)) {
+      const i = sent++;
+      inflight.push(command(svc, actor, (ctx) => updateProject(ctx, ids[i % ids.length]!, { description: `l${i}` })));
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(inflight);
+}
+
+/** Labelcast's producers in a process of their own (producer-proc.ts), on inst's store. */
+export interface RemoteProducers {
+  /** Resolves when all n commands have committed; the rate they committed at. */
+  produce(ids: number[], n: number, lanes: number): Promise<{ produce_per_s: number }>;
+  atRate(ids: number[], rate: number, seconds: number): Promise<void>;
+  /** Closes the producers' store; their process's peak RSS. */
+  close(): Promise<{ rss_mib: number }>;
+}
+
+export async function startProducers(inst: Instance, pgPoolSize: number): Promise<RemoteProducers> {
+  const p = await startProc('producer-proc');
+  // SQLite: the wake-up a command gives the dispatcher of its own process arrives over IPC.
+  p.on('wake', () => inst.dispatcher?.wake());
+  await p.call('open', { location: inst.location, actor: inst.actor, pgPoolSize });
   return {
-    peakMiB: () => Math.round((Math.max(peak, process.memoryUsage().rss) / 1048576) * 10) / 10,
-    stop: () => clearInterval(t),
+    produce: (ids, n, lanes) => p.call('produce', { ids, n, lanes }),
+    atRate: (ids, rate, seconds) => p.call('atRate', { ids, rate, seconds }),
+    async close() {
+      const r = await p.call<{ rss_mib: number }>('close');
+      await p.stop();
+      return r;
+    },
   };
 }
 

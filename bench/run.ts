@@ -1,28 +1,70 @@
-// npm run bench [-- --smoke]
+// npm run bench [-- --smoke] [-- --n=5000 --only=throughput,peers,latency,fanout,isolation,scaleout,digest,memory]
 // Measures Labelcast against the hardware's ceiling and against what a Node.js team would
 // build instead (BullMQ on Redis, graphile-worker on PostgreSQL), side by side in one run.
-// Prints a table, writes bench/results/latest.json, and prints that JSON as its last line.
-// Every figure that is a speed is also a ratio to a baseline measured in the same run.
+// Prints a table, writes bench/results/latest.json (smoke: smoke.json), and prints that JSON
+// as its last line. Every figure that is a speed is also a ratio to a baseline of the same run.
+//
+// How each figure is measured (this process is the coordinator; children are forked from
+// build/bench/*-proc.js and talk to it over IPC, procs.ts):
+// - receiver: every scenario's webhook receiver is a child process of its own
+//   (receiver-proc.ts); the coordinator asks it for counts and latencies over IPC.
+// - ceiling: a client process (blast-proc.ts, undici, 64 at a time, no queue, no storage)
+//   posting to the receiver process. Rate as timed by the client.
+// - throughput: the dispatcher runs in this process (and only it: completion is awaited from
+//   the receiver's count over IPC, then one count of succeeded rows); the producers run in a
+//   child (producer-proc.ts) on the same store: 16 concurrent domain commands (LANES), one
+//   project each, each committing a change, its event and its deliveries. From the first
+//   command to the last delivery recorded as succeeded. That is the PostgreSQL figure (API
+//   and worker processes). SQLite's headline keeps the producers in the dispatcher's process,
+//   which is how SQLite is deployed (one process serves API and delivery) and is no help to
+//   Labelcast (the producers' work shares its event loop). SQLite with the producers apart
+//   is kept as a reference (throughput.sqlite_own_producers): two processes then write one
+//   file, each write transaction BEGIN IMMEDIATE waiting out the other's in SQLite's busy
+//   handler (busy_timeout 5 s), which polls with sleeps that block the waiting process; a
+//   process that commits back to back starves the other (measured: a second writer waited
+//   0.4-1.3 s per transaction against a writer leaving 0.2-1 ms gaps), which cut the
+//   dispatcher's rate and put latency at 200 events/s near 1 s in smoke runs. A commit's
+//   wake-up reaches the dispatcher over IPC there (on PostgreSQL by Labelcast's NOTIFY).
+//   On PostgreSQL each producer lane has a connection of its own (a pool of 16), as
+//   graphile-worker's producer has.
+// - peers: a worker process (peer-proc.ts: consumes, posts to the receiver 64 at a time) and
+//   a producer process, the receiver in a third. The headline (peers.bullmq, peers.graphile,
+//   and vs_peers) is per-event: 16 concurrent producers (LANES), each adding one job as its
+//   event happens (queue.add / addJob, awaited, then the next), like Labelcast's producers.
+//   The bulk figure (peers.*_bulk: addBulk / addJobs of 1,000 pre-made jobs per call) is kept
+//   as a reference. From the first add to the last job done.
+// - latency: producers at a fixed rate, placed as for throughput (SQLite also with them
+//   apart, for reference); the receiver records the time from each event's timestamp to its
+//   arrival.
+// - fan-out, isolation, scale-out, memory: the receiver in its own process; fan-out and
+//   isolation still produce from this process (few events); scale-out's workers are
+//   `labelcast serve --role worker` processes.
+// Durability is not the same on both sides: the peers' Redis is the one already running on
+// 127.0.0.1:6379 (the bench does not start it), and there it runs without persistence
+// (appendonly no, save ""), so an acknowledged add is in memory only. Labelcast's SQLite runs
+// in WAL mode with synchronous=FULL (store/connect.ts; LABELCAST_SQLITE_SYNC), an fsync per
+// commit; PostgreSQL (Labelcast's and graphile-worker's alike) with synchronous_commit=on.
+// Each run reads these settings from the running systems (results.durability).
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
-import { request, Agent } from 'undici';
 import pg from 'pg';
-import { command } from '../src/domain/context.js';
-import { createNotification } from '../src/domain/notifications.js';
-import { createProject, updateProject } from '../src/domain/projects.js';
-import { computeDigest } from '../src/domain/digest-stats.js';
-import type { DatabaseKind } from '../src/store/kind.js';
-import { BENCH_SECRET_KEY, instance, percentile, rssSampler, startReceiver, waitUntil, freshPgDatabase, PG_URL, type Instance } from './harness.js';
+import { command, computeDigest, createNotification, createProject, updateProject, type DatabaseKind } from './labelcast.js';
+import { freshPgDatabase, instance, PG_URL, percentile, produce as produceIn, produceAtRate, rssSampler, startProducers, startReceiver, waitUntil, BENCH_SECRET_KEY, type Instance } from './harness.js';
+import { killAll, startProc } from './procs.js';
 
 const SMOKE = process.argv.includes('--smoke');
-const N = SMOKE ? 500 : 50_000;
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+// For measuring one change: --n=5000 sets the event count, --only=throughput,peers picks
+// scenarios (the ceiling always runs). A partial run prints its JSON but writes no file.
+const ONLY = arg('only')?.split(',');
+const PARTIAL = ONLY !== undefined || arg('n') !== undefined;
+const want = (section: string) => !ONLY || ONLY.includes(section);
+const N = Number(arg('n') ?? (SMOKE ? 500 : 50_000));
 const CONCURRENCY = 64;
-const results: Record<string, any> = { machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version }, smoke: SMOKE, n: N };
+const results: Record<string, any> = { machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version }, smoke: SMOKE, n: N, ...(ONLY ? { only: ONLY } : {}) };
 const rows: [string, string, string][] = [];
 const log = (s: string) => process.stderr.write(s + '\n');
 const r1 = (x: number) => Math.round(x * 10) / 10;
@@ -31,27 +73,19 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 // ---------------------------------------------------------------- ceiling
 async function ceiling(): Promise<number> {
   const rx = await startReceiver();
-  const agent = new Agent({ connections: CONCURRENCY });
-  const body = JSON.stringify({ type: 'project.updated', timestamp: new Date().toISOString(), data: { project: { id: 1, title: 'x'.repeat(200) } } });
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next++ < N) {
-        const res = await request(`${rx.url}/hook`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent });
-        await res.body.dump();
-      }
-    }),
-  );
-  const perS = N / ((performance.now() - start) / 1000);
-  await agent.close();
-  await rx.close();
-  return perS;
+  const client = await startProc('blast-proc');
+  try {
+    return await client.call<number>('blast', { url: rx.url, n: N, concurrency: CONCURRENCY });
+  } finally {
+    await client.stop();
+    await rx.close();
+  }
 }
 
 // ---------------------------------------------------------------- Labelcast throughput
 // Producers work on different projects, as a team's annotators do: 16 lanes, one project
 // each (all 16 producers on one project row serialized them on its row lock on PostgreSQL).
+// The peers' per-event producers use the same number of lanes.
 const LANES = 16;
 
 async function setupHook(inst: Instance, url: string, channels = 1, maxInFlight = CONCURRENCY) {
@@ -71,16 +105,9 @@ async function setupHook(inst: Instance, url: string, channels = 1, maxInFlight 
   return project;
 }
 
-async function produce(inst: Instance, project: { ids: number[] }, n: number, parallel = LANES): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallel }, async (_, lane) => {
-      while (next < n) {
-        const i = next++;
-        await command(inst.svc, inst.actor, (ctx) => updateProject(ctx, project.ids[lane % project.ids.length]!, { description: `change ${i}` }));
-      }
-    }),
-  );
+/** Producers in this process (the dispatcher's, when one runs here). */
+function produce(inst: Instance, project: { ids: number[] }, n: number, parallel = LANES): Promise<void> {
+  return produceIn(inst.svc, inst.actor, project.ids, n, parallel);
 }
 
 async function succeeded(inst: Instance): Promise<number> {
@@ -88,48 +115,59 @@ async function succeeded(inst: Instance): Promise<number> {
   return Number(row.n);
 }
 
-async function throughput(kind: DatabaseKind): Promise<{ per_s: number; rss_mib: number }> {
+/**
+ * From the first command to the last delivery recorded. producers: 'own' runs them in a
+ * process of their own, 'inproc' in this one, beside the dispatcher.
+ */
+async function throughput(kind: DatabaseKind, producers: 'own' | 'inproc'): Promise<Record<string, number>> {
   const rx = await startReceiver();
   const inst = await instance(kind);
   const project = await setupHook(inst, rx.url);
+  // Each producer lane has its own connection on PostgreSQL, as graphile-worker's producer has.
+  const remote = producers === 'own' ? await startProducers(inst, LANES) : null;
   await inst.startWorker();
   const mem = rssSampler();
   const start = performance.now();
-  await produce(inst, project, N);
-  await waitUntil(async () => (await succeeded(inst)) >= N, 600_000, `${N} deliveries on ${kind}`);
+  let producePerS: number;
+  if (remote) {
+    producePerS = (await remote.produce(project.ids, N, LANES)).produce_per_s;
+  } else {
+    await produce(inst, project, N);
+    producePerS = N / ((performance.now() - start) / 1000);
+  }
+  // Waiting costs the dispatcher's process nothing until the receiver has seen every
+  // delivery; then the records are checked (the last batch may still be committing).
+  await rx.waitCount(N, 600_000);
+  await waitUntil(async () => (await succeeded(inst)) >= N, 60_000, `${N} deliveries recorded on ${kind}`);
   const perS = N / ((performance.now() - start) / 1000);
   mem.stop();
+  // Every delivery arrived once: a failed or repeated send would show here.
+  const received = await rx.count();
+  if (received !== N) log(`   note: the receiver got ${received} requests for ${N} deliveries`);
+  const producerRss = remote ? (await remote.close()).rss_mib : null;
   await inst.close();
   await rx.close();
-  return { per_s: r1(perS), rss_mib: mem.peakMiB() };
+  return { per_s: r1(perS), produce_per_s: r1(producePerS), rss_mib: mem.peakMiB(), ...(producerRss !== null ? { producer_rss_mib: producerRss } : {}) };
 }
 
 // ---------------------------------------------------------------- latency
-async function latency(kind: DatabaseKind): Promise<Record<string, number>> {
+async function latency(kind: DatabaseKind, producers: 'own' | 'inproc'): Promise<Record<string, number>> {
   const rate = SMOKE ? 200 : 1000;
   const seconds = SMOKE ? 3 : 30;
   const rx = await startReceiver();
-  rx.recordLatency = true;
+  await rx.recordLatency();
   const inst = await instance(kind);
   const project = await setupHook(inst, rx.url);
+  const remote = producers === 'own' ? await startProducers(inst, LANES) : null;
   await inst.startWorker();
   const mem = rssSampler();
   const total = rate * seconds;
-  const start = performance.now();
-  let sent = 0;
-  const inflight: Promise<unknown>[] = [];
-  while (sent < total) {
-    const due = Math.floor(((performance.now() - start) / 1000) * rate);
-    while (sent < Math.min(due, total)) {
-      const i = sent++;
-      inflight.push(command(inst.svc, inst.actor, (ctx) => updateProject(ctx, project.ids[i % LANES]!, { description: `l${i}` })));
-    }
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  await Promise.all(inflight);
-  await waitUntil(() => rx.latencies.length >= total, 120_000, 'latency deliveries');
+  if (remote) await remote.atRate(project.ids, rate, seconds);
+  else await produceAtRate(inst.svc, inst.actor, project.ids, rate, seconds);
+  await rx.waitCount(total, 120_000);
   mem.stop();
-  const sorted = [...rx.latencies].sort((a, b) => a - b);
+  const sorted = (await rx.latencies()).sort((a, b) => a - b);
+  if (remote) await remote.close();
   await inst.close();
   await rx.close();
   return { rate_per_s: rate, seconds, p50_ms: percentile(sorted, 50), p99_ms: percentile(sorted, 99), max_ms: sorted[sorted.length - 1]!, rss_mib: mem.peakMiB() };
@@ -174,7 +212,7 @@ async function isolation(): Promise<Record<string, number>> {
     await inst.startWorker();
     const start = performance.now();
     await produce(inst, project, n / 100);
-    await waitUntil(() => rx.count >= n, 300_000, 'isolation deliveries');
+    await rx.waitCount(n, 300_000);
     const perS = n / ((performance.now() - start) / 1000);
     await inst.close();
     await rx.close();
@@ -209,11 +247,11 @@ async function scaleOut(): Promise<Record<string, number>> {
     }
     try {
       // Measured from the first arrival, so process start-up is not counted.
-      await waitUntil(() => rx.count > 0, 60_000, 'the workers to start');
+      await rx.waitCount(1, 60_000);
       const t1 = performance.now();
-      const c1 = rx.count;
+      const c1 = await rx.count();
       void start;
-      await waitUntil(() => rx.count >= n, 300_000, `scale-out with ${workers} workers`);
+      await rx.waitCount(n, 300_000);
       return (n - c1) / ((performance.now() - t1) / 1000);
     } finally {
       // Also on failure: a bench leaves no worker process behind.
@@ -227,87 +265,65 @@ async function scaleOut(): Promise<Record<string, number>> {
   return { one_worker_per_s: r1(one), two_workers_per_s: r1(two), ratio: r3(two / one) };
 }
 
+// ---------------------------------------------------------------- durability
+/** What each side does before it acknowledges a write, read from the running systems. */
+async function durability(): Promise<Record<string, unknown>> {
+  const p = await startProc('peer-proc');
+  const redis = await p.call('redisDurability').finally(() => p.stop());
+  const inst = await instance('sqlite');
+  const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(inst.store.db);
+  const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(inst.store.db);
+  await inst.close();
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  const pgSync = (await c.query('show synchronous_commit')).rows[0]?.synchronous_commit;
+  const pgFsync = (await c.query('show fsync')).rows[0]?.fsync;
+  await c.end();
+  const names = ['OFF', 'NORMAL', 'FULL', 'EXTRA'];
+  return {
+    redis_for_bullmq: redis,
+    labelcast_sqlite: { journal_mode: mode.rows[0]?.journal_mode, synchronous: names[Number(sync.rows[0]?.synchronous)] ?? sync.rows[0]?.synchronous },
+    postgres: { synchronous_commit: pgSync, fsync: pgFsync },
+  };
+}
+
 // ---------------------------------------------------------------- peers
-// Installed by `npm run bench` into bench/peers (see its package.json for why not here).
-async function peer(name: string): Promise<unknown> {
-  const require = createRequire(path.resolve('bench/peers/package.json'));
-  return import(pathToFileURL(require.resolve(name)).href);
-}
+// Worker, producer and receiver each in a process of their own (peer-proc.ts); from the
+// first add to the last job done. mode: see peer-proc.ts ('per_event' is the headline).
+type PeerResult = { per_s: number; produce_per_s: number };
 
-async function bullmq(): Promise<number> {
-  const { Queue, Worker } = (await peer('bullmq')) as any;
+async function peerRun(start: (worker: Awaited<ReturnType<typeof startProc>>, rxUrl: string) => Promise<void>, produceOp: string, produceArg: Record<string, unknown>): Promise<PeerResult> {
   const rx = await startReceiver();
-  const connection = { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null };
-  const name = `bench-${Date.now()}`;
-  const queue = new Queue(name, { connection });
-  const agent = new Agent({ connections: CONCURRENCY });
-  let done = 0;
-  const worker = new Worker(
-    name,
-    async (job: { data: unknown }) => {
-      const res = await request(`${rx.url}/bull`, { method: 'POST', body: JSON.stringify(job.data), headers: { 'content-type': 'application/json' }, dispatcher: agent });
-      await res.body.dump();
-      if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`status ${res.statusCode}`);
-      done++;
-    },
-    { connection, concurrency: CONCURRENCY },
-  );
-  const start = performance.now();
-  for (let i = 0; i < N; i += 1000) {
-    await queue.addBulk(Array.from({ length: Math.min(1000, N - i) }, (_, k) => ({ name: 'webhook', data: { type: 'project.updated', timestamp: new Date().toISOString(), data: { i: i + k } }, opts: { attempts: 8, removeOnComplete: true } })));
+  const worker = await startProc('peer-proc');
+  const producer = await startProc('peer-proc');
+  try {
+    await start(worker, rx.url);
+    const t = performance.now();
+    const [produced] = await Promise.all([
+      producer.call<{ produce_per_s: number }>(produceOp, { ...produceArg, n: N, lanes: LANES }),
+      worker.call('waitDone', { n: N, timeoutMs: 600_000 }),
+    ]);
+    const perS = N / ((performance.now() - t) / 1000);
+    return { per_s: r1(perS), produce_per_s: r1(produced.produce_per_s) };
+  } finally {
+    await worker.stop();
+    await producer.stop();
+    await rx.close();
   }
-  await waitUntil(() => done >= N, 600_000, 'bullmq jobs');
-  const perS = N / ((performance.now() - start) / 1000);
-  await worker.close();
-  await queue.obliterate({ force: true });
-  await queue.close();
-  await agent.close();
-  await rx.close();
-  return perS;
 }
 
-async function graphile(): Promise<number> {
-  const gwm = (await peer('graphile-worker')) as any;
-  const { run, makeWorkerUtils } = gwm;
+function bullmq(mode: 'per_event' | 'bulk'): Promise<PeerResult> {
+  const name = `bench-${mode}-${Date.now()}`;
+  return peerRun((w, url) => w.call('bullmqWorker', { name, url, concurrency: CONCURRENCY }), 'bullmqProduce', { name, mode });
+}
+
+async function graphile(mode: 'per_event' | 'bulk'): Promise<PeerResult> {
   const db = await freshPgDatabase();
-  const rx = await startReceiver();
-  const agent = new Agent({ connections: CONCURRENCY });
-  let done = 0;
-  // Our own pool, ended before the database is dropped: graphile-worker's internal pools
-  // could still hold a client when the drop terminated it, and an unhandled pool 'error'
-  // crashed the bench (seen once in CI).
-  const pool = new pg.Pool({ connectionString: db.url, max: CONCURRENCY + 4 });
-  pool.on('error', () => undefined);
-  const utils = await makeWorkerUtils({ pgPool: pool });
-  await utils.migrate();
-  const runner = await run({
-    pgPool: pool,
-    concurrency: CONCURRENCY,
-    noHandleSignals: true,
-    pollInterval: 1000,
-    logger: new gwm.Logger(() => () => undefined),
-    taskList: {
-      webhook: async (payload: unknown) => {
-        const res = await request(`${rx.url}/graphile`, { method: 'POST', body: JSON.stringify(payload), headers: { 'content-type': 'application/json' }, dispatcher: agent });
-        await res.body.dump();
-        if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`status ${res.statusCode}`);
-        done++;
-      },
-    },
-  });
-  const start = performance.now();
-  for (let i = 0; i < N; i += 1000) {
-    await utils.addJobs(Array.from({ length: Math.min(1000, N - i) }, (_, k) => ({ identifier: 'webhook', payload: { type: 'project.updated', timestamp: new Date().toISOString(), data: { i: i + k } }, maxAttempts: 8 })));
+  try {
+    return await peerRun((w, url) => w.call('graphileWorker', { databaseUrl: db.url, url, concurrency: CONCURRENCY }), 'graphileProduce', { databaseUrl: db.url, mode });
+  } finally {
+    await db.drop();
   }
-  await waitUntil(() => done >= N, 600_000, 'graphile-worker jobs');
-  const perS = N / ((performance.now() - start) / 1000);
-  await runner.stop();
-  await utils.release();
-  await pool.end();
-  await agent.close();
-  await rx.close();
-  await db.drop();
-  return perS;
 }
 
 // ---------------------------------------------------------------- digest
@@ -384,6 +400,7 @@ async function scenario<T>(name: string, limitS: number, fn: () => Promise<T>): 
     return r;
   } catch (err) {
     log(`   ${name} FAILED: ${(err as Error).message}`);
+    killAll();
     return { error: (err as Error).message };
   }
 }
@@ -397,49 +414,99 @@ async function main() {
   results.ceiling = { per_s: r1(ceil) };
   rows.push(['ceiling (undici, no queue)', `${r1(ceil)} /s`, '1.00']);
   log(`ceiling ${r1(ceil)}/s`);
+  const dur = await scenario('durability settings', 30, durability);
+  results.durability = dur;
+  if (ok(dur)) {
+    const d = dur as any;
+    rows.push(['durability (what an acknowledged write survives)', `Redis appendonly=${d.redis_for_bullmq.appendonly} save="${d.redis_for_bullmq.save}"; SQLite ${d.labelcast_sqlite.journal_mode} synchronous=${d.labelcast_sqlite.synchronous}; PostgreSQL synchronous_commit=${d.postgres.synchronous_commit}`, '']);
+  }
 
+  // Headline: PostgreSQL with the producers in a process of their own (API and worker
+  // processes); SQLite with the producers beside the dispatcher, its deployed layout (one
+  // process). SQLite with the producers apart is kept for reference: two processes writing
+  // one file starve each other in SQLite's busy handler (see the header).
   results.throughput = {};
-  for (const d of ['sqlite', 'postgres'] as const) {
-    const t = await scenario(`throughput ${d}`, 240, () => throughput(d));
-    results.throughput[d] = ok(t) ? { ...t, ratio: r3(t.per_s / ceil) } : t;
-    rows.push([`throughput ${d}`, ok(t) ? `${t.per_s} /s` : t.error, ok(t) ? `${r3(t.per_s / ceil)} of ceiling` : '']);
-  }
-
-  const bull = await scenario('peer bullmq', 180, bullmq);
-  const gw = await scenario('peer graphile-worker', 180, graphile);
-  results.peers = { bullmq: ok(bull) ? { per_s: r1(bull), ratio: r3(bull / ceil) } : bull, graphile: ok(gw) ? { per_s: r1(gw), ratio: r3(gw / ceil) } : gw };
-  results.vs_peers = {
-    sqlite_over_bullmq: ok(bull) && results.throughput.sqlite.per_s ? r3(results.throughput.sqlite.per_s / bull) : null,
-    postgres_over_graphile: ok(gw) && results.throughput.postgres.per_s ? r3(results.throughput.postgres.per_s / gw) : null,
-  };
-  rows.push(['peer: BullMQ + Redis', ok(bull) ? `${r1(bull)} /s` : bull.error, `Labelcast SQLite = ${results.vs_peers.sqlite_over_bullmq}x`]);
-  rows.push(['peer: graphile-worker + PostgreSQL', ok(gw) ? `${r1(gw)} /s` : gw.error, `Labelcast PostgreSQL = ${results.vs_peers.postgres_over_graphile}x`]);
-
+  results.peers = {};
   results.latency = {};
-  for (const d of ['sqlite', 'postgres'] as const) {
-    const l = await scenario(`latency ${d}`, 150, () => latency(d));
-    results.latency[d] = l;
-    rows.push([`latency ${d}`, ok(l) ? `@${l.rate_per_s}/s: p50 ${l.p50_ms} ms, p99 ${l.p99_ms} ms, max ${l.max_ms} ms` : l.error, '']);
+  const variants = [['sqlite', 'inproc', 'sqlite'], ['sqlite', 'own', 'sqlite_own_producers'], ['postgres', 'own', 'postgres']] as const;
+  for (const [d, producers, key] of want('throughput') ? variants : []) {
+    const t = await scenario(`throughput ${key}`, 240, () => throughput(d, producers));
+    results.throughput[key] = ok(t) ? { ...t, ratio: r3(t.per_s! / ceil) } : t;
+    const where = producers === 'own' ? 'producers in own process' : 'producers in dispatcher process';
+    rows.push([`throughput ${d} (${where})`, ok(t) ? `${t.per_s} /s` : t.error, ok(t) ? `${r3(t.per_s! / ceil)} of ceiling` : '']);
   }
 
-  const f = await scenario('fan-out', 120, fanout);
-  results.fanout = f;
-  rows.push(['fan-out 1 event -> channels', ok(f) ? `${f.one_event_to_many_ms_per_delivery} ms/delivery` : f.error, ok(f) ? `${f.ratio} of many->1` : '']);
-  const iso = await scenario('isolation', 120, isolation);
-  results.isolation = iso;
-  rows.push(['isolation (1 hanging of 101)', ok(iso) ? `${iso.with_hanging_per_s} /s` : iso.error, ok(iso) ? `${iso.ratio} of healthy-only` : '']);
-  const so = await scenario('scale-out', 150, scaleOut);
-  results.scale_out = so;
-  rows.push(['scale-out PostgreSQL 2 vs 1 worker', ok(so) ? `${so.two_workers_per_s} /s` : so.error, ok(so) ? `${so.ratio}x` : '']);
-  results.digest = {};
-  for (const d of ['sqlite', 'postgres'] as const) {
-    const g = await scenario(`digest ${d}`, 120, () => digest(d));
-    results.digest[d] = g;
-    rows.push([`digest (${d})`, ok(g) ? `${g.rows} rows: ${g.seconds} s` : g.error, '']);
+  // Headline: one add per event from LANES concurrent producers; bulk adds for reference.
+  const peerRows: [string, string, () => Promise<PeerResult>][] = [
+    ['bullmq', 'BullMQ + Redis, per-event add', () => bullmq('per_event')],
+    ['bullmq_bulk', 'BullMQ + Redis, addBulk of 1,000 (reference)', () => bullmq('bulk')],
+    ['graphile', 'graphile-worker + PostgreSQL, per-event addJob', () => graphile('per_event')],
+    ['graphile_bulk', 'graphile-worker + PostgreSQL, addJobs of 1,000 (reference)', () => graphile('bulk')],
+  ];
+  for (const [key, , fn] of want('peers') ? peerRows : []) {
+    const r = await scenario(`peer ${key}`, 180, fn);
+    results.peers[key] = ok(r) ? { ...r, ratio: r3(r.per_s / ceil) } : r;
   }
-  const m = await scenario('memory under a backlog', 120, backlog);
-  results.memory = m;
-  rows.push(['memory under a pending backlog', JSON.stringify(m), '']);
+  const over = (ours: string, peer: string) => {
+    const a = results.throughput[ours]?.per_s;
+    const b = results.peers[peer]?.per_s;
+    return a && b ? r3(a / b) : null;
+  };
+  results.vs_peers = {
+    sqlite_over_bullmq: over('sqlite', 'bullmq'),
+    postgres_over_graphile: over('postgres', 'graphile'),
+    sqlite_own_producers_over_bullmq: over('sqlite_own_producers', 'bullmq'),
+    sqlite_over_bullmq_bulk: over('sqlite', 'bullmq_bulk'),
+    postgres_over_graphile_bulk: over('postgres', 'graphile_bulk'),
+  };
+  const vs: Record<string, string> = {
+    bullmq: `Labelcast SQLite = ${results.vs_peers.sqlite_over_bullmq}x`,
+    bullmq_bulk: `Labelcast SQLite = ${results.vs_peers.sqlite_over_bullmq_bulk}x`,
+    graphile: `Labelcast PostgreSQL = ${results.vs_peers.postgres_over_graphile}x`,
+    graphile_bulk: `Labelcast PostgreSQL = ${results.vs_peers.postgres_over_graphile_bulk}x`,
+  };
+  for (const [key, label] of peerRows) {
+    const r = results.peers[key];
+    if (!r) continue;
+    rows.push([`peer: ${label}`, ok(r) ? `${r.per_s} /s` : (r as { error: string }).error, vs[key]!]);
+  }
+
+  const lvariants = [['sqlite', 'inproc', 'sqlite'], ['sqlite', 'own', 'sqlite_own_producers'], ['postgres', 'own', 'postgres']] as const;
+  for (const [d, producers, key] of want('latency') ? lvariants : []) {
+    const l = await scenario(`latency ${key}`, 150, () => latency(d, producers));
+    results.latency[key] = l;
+    const where = producers === 'own' ? 'producers in own process' : 'producers in dispatcher process';
+    rows.push([`latency ${d} (${where})`, ok(l) ? `@${l.rate_per_s}/s: p50 ${l.p50_ms} ms, p99 ${l.p99_ms} ms, max ${l.max_ms} ms` : l.error, '']);
+  }
+
+  if (want('fanout')) {
+    const f = await scenario('fan-out', 120, fanout);
+    results.fanout = f;
+    rows.push(['fan-out 1 event -> channels', ok(f) ? `${f.one_event_to_many_ms_per_delivery} ms/delivery` : f.error, ok(f) ? `${f.ratio} of many->1` : '']);
+  }
+  if (want('isolation')) {
+    const iso = await scenario('isolation', 120, isolation);
+    results.isolation = iso;
+    rows.push(['isolation (1 hanging of 101)', ok(iso) ? `${iso.with_hanging_per_s} /s` : iso.error, ok(iso) ? `${iso.ratio} of healthy-only` : '']);
+  }
+  if (want('scaleout')) {
+    const so = await scenario('scale-out', 150, scaleOut);
+    results.scale_out = so;
+    rows.push(['scale-out PostgreSQL 2 vs 1 worker', ok(so) ? `${so.two_workers_per_s} /s` : so.error, ok(so) ? `${so.ratio}x` : '']);
+  }
+  if (want('digest')) {
+    results.digest = {};
+    for (const d of ['sqlite', 'postgres'] as const) {
+      const g = await scenario(`digest ${d}`, 120, () => digest(d));
+      results.digest[d] = g;
+      rows.push([`digest (${d})`, ok(g) ? `${g.rows} rows: ${g.seconds} s` : g.error, '']);
+    }
+  }
+  if (want('memory')) {
+    const m = await scenario('memory under a backlog', 120, backlog);
+    results.memory = m;
+    rows.push(['memory under a pending backlog', JSON.stringify(m), '']);
+  }
   results.seconds = r1((performance.now() - t0) / 1000);
 
   const w = Math.max(...rows.map((r) => r[0].length));
@@ -447,8 +514,10 @@ async function main() {
   process.stdout.write(`\n${'scenario'.padEnd(w)}  ${'result'.padEnd(w2)}  ratio\n`);
   for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(w)}  ${b.padEnd(w2)}  ${c}\n`);
   const json = JSON.stringify(results);
-  fs.mkdirSync(path.resolve('bench/results'), { recursive: true });
-  fs.writeFileSync(path.resolve('bench/results', SMOKE ? 'smoke.json' : 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  if (!PARTIAL) {
+    fs.mkdirSync(path.resolve('bench/results'), { recursive: true });
+    fs.writeFileSync(path.resolve('bench/results', SMOKE ? 'smoke.json' : 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  }
   process.stdout.write(`\n${json}\n`);
 }
 
@@ -459,4 +528,3 @@ main().then(
     process.exit(1);
   },
 );
-void PG_URL;
