@@ -12,10 +12,12 @@
 //   hands back the leases of any it had to abort, uncounted.
 import crypto from 'node:crypto';
 import type { FastifyBaseLogger as Logger } from 'fastify';
+import type { Selectable } from 'kysely';
 import type { Services } from '../domain/context.js';
 import type { ActionRunner } from '../model/action-run.js';
 import { keepInOutbox } from '../store/email-outbox.js';
 import { claimDue } from '../store/queue/claim.js';
+import type { DeliveryTable } from '../store/schema.js';
 import { endDelivery } from '../store/queue/complete.js';
 import { nextDueAt } from '../store/queue/next-due.js';
 import { releaseExpired, releaseOwn } from '../store/queue/release.js';
@@ -148,7 +150,7 @@ export class Dispatcher {
           : [];
         if (claimed.length > 0) {
           this.rotateAfter = claimed[claimed.length - 1]!.channel_id;
-          await this.launch(claimed.map((c) => c.id));
+          await this.launch(claimed);
           continue;
         }
         this.rotateAfter = 0;
@@ -167,8 +169,8 @@ export class Dispatcher {
     }
   }
 
-  private async launch(ids: number[]): Promise<void> {
-    const { jobs, unsendable } = await prepare(this.svc, ids);
+  private async launch(claimed: Selectable<DeliveryTable>[]): Promise<void> {
+    const { jobs, unsendable } = await prepare(this.svc, claimed);
     for (const u of unsendable) {
       // Its channel or its event is gone: nothing can be sent, ever. Finish it visibly
       // (handing it back would have it claimed again at once, in a loop: the backlog

@@ -1,6 +1,7 @@
 // The prepare stage: everything a claimed batch needs to be rendered and sent, loaded with
-// one query per table per batch (deliveries, channels, events, projects, users), and each
-// channel's secrets opened once per claim rather than per delivery.
+// one query per table per batch (channels, events, projects, users; the deliveries come
+// from the claim itself), and each channel's secrets opened once per claim rather than per
+// delivery.
 import crypto from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { RenderContext } from '../dialects/index.js';
@@ -27,10 +28,9 @@ export function chunks<T>(list: T[], size: number): T[][] {
   return out;
 }
 
-export async function prepare(svc: Services, ids: number[]): Promise<Prepared> {
+/** deliveries: the rows the claim returned (leased to this worker, `sending`). */
+export async function prepare(svc: Services, deliveries: Selectable<DeliveryTable>[]): Promise<Prepared> {
   const db = svc.store.db;
-  const deliveries: Selectable<DeliveryTable>[] = [];
-  for (const part of chunks(ids, 500)) deliveries.push(...(await db.selectFrom('deliveries').selectAll().where('id', 'in', part).execute()));
   const channelIds = [...new Set(deliveries.map((d) => d.channel_id))];
   const channels = new Map((await db.selectFrom('channels').selectAll().where('id', 'in', channelIds).execute()).map((c) => [c.id, c]));
   const eventIds = [...new Set(deliveries.map((d) => d.event_id).filter((e): e is string => e !== null))];

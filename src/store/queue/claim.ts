@@ -8,7 +8,8 @@
 // with a million-row backlog) would otherwise fill every claim with rows it cannot take,
 // and starve healthy channels behind it. Here each channel with due work is probed through
 // the (channel_id, status, next_attempt_at) index and gives at most its free slots.
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
+import type { DeliveryTable } from '../schema.js';
 import type { Store } from '../connect.js';
 import { move } from '../delivery-states.js';
 
@@ -29,7 +30,7 @@ export interface ClaimOptions {
   channelLimit?: number;
 }
 
-export async function claimDue(store: Store, o: ClaimOptions): Promise<Claimed[]> {
+export async function claimDue(store: Store, o: ClaimOptions): Promise<Selectable<DeliveryTable>[]> {
   if (o.budget <= 0) return [];
   const pg = store.kind === 'postgres';
   return store.tx(async (trx) => {
@@ -68,20 +69,28 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Claimed[]
                    where channel_id = ${w.id} and status = 'pending' and next_attempt_at <= ${o.now}
                    order by next_attempt_at, id limit ${w.take}) as q${sql.raw(String(w.id))}`,
       );
-      const rows = await sql<Claimed>`${sql.join(selects, sql` union all `)}`.execute(trx);
-      claimed.push(...rows.rows.map((r) => ({ id: Number(r.id), channel_id: Number(r.channel_id) })));
+      const found = await sql<Claimed>`${sql.join(selects, sql` union all `)}`.execute(trx);
+      claimed.push(...found.rows.map((r) => ({ id: Number(r.id), channel_id: Number(r.channel_id) })));
     }
     if (claimed.length === 0) return [];
     // Paced channels (Slack: about one message per second) remember when they last sent.
     const paced = channels.rows.filter((c) => Number(c.min_interval_ms) > 0 && claimed.some((x) => x.channel_id === Number(c.id))).map((c) => Number(c.id));
     if (paced.length > 0) await trx.updateTable('channels').set({ last_sent_at: o.now }).where('id', 'in', paced).execute();
+    // The update returns the claimed rows whole: the prepare stage needs them, and reading
+    // them back would be one more statement per claim.
+    const rows: Selectable<DeliveryTable>[] = [];
     for (let i = 0; i < claimed.length; i += 500) {
       const ids = claimed.slice(i, i + 500).map((c) => c.id);
-      await move(trx.updateTable('deliveries'), 'claim')
-        .set({ lease_until: o.now + o.leaseMs, leased_by: o.workerId, updated_at: o.now })
-        .where('id', 'in', ids)
-        .execute();
+      rows.push(
+        ...(await move(trx.updateTable('deliveries'), 'claim')
+          .set({ lease_until: o.now + o.leaseMs, leased_by: o.workerId, updated_at: o.now })
+          .where('id', 'in', ids)
+          .returningAll()
+          .execute()),
+      );
     }
-    return claimed;
+    // In claim order (channel by channel, oldest first), which RETURNING does not promise.
+    const order = new Map(claimed.map((c, i) => [c.id, i]));
+    return rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
   });
 }
