@@ -10,7 +10,7 @@ import { eventFromRow } from '../domain/events.js';
 import { getProject } from '../domain/project-reads.js';
 import type { WebhookConfig, SlackConfig } from '../model/channel-config.js';
 import type { CanonicalEvent } from '../model/event.js';
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { ChannelTable, DeliveryTable } from '../store/schema.js';
 import { openOrPlain, type Keyring } from '../store/seal.js';
 import { openConfig } from '../store/sealed.js';

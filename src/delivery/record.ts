@@ -7,7 +7,7 @@ import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Services } from '../domain/context.js';
 import { type SlackConfig } from '../model/channel-config.js';
 import { maskHeaders } from '../model/header-masking.js';
-import type { Tx } from '../store/connect.js';
+import type { Tx } from '../store/db.js';
 import { endDelivery, finishLeasedAll, holdChannel, insertAttempts, loadHealth, saveHealth, slackChannelsOf, type Finish } from '../store/queue/complete.js';
 import { openConfig } from '../store/sealed.js';
 import { slackDestination } from '../transports/slack.js';

@@ -2,7 +2,7 @@
 // record is the delivery's latest attempt. Statuses as seed 004 and the console show them:
 // pending, running (the delivery is leased), succeeded, failed, expired (past its TTL).
 import type { Selectable } from 'kysely';
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { AttemptTable, DeliveryTable } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { AppError, notFound } from '../model/errors.js';

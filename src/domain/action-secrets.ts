@@ -2,7 +2,7 @@
 // the necessary variables and mount it to the custom action"). Values are sealed through
 // store/secret-box.ts and never returned: a set shows its name and key names only.
 import type { Selectable } from 'kysely';
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { ActionSecretTable } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';

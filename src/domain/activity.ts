@@ -3,7 +3,7 @@
 // of each minute, so an operator sees a failing endpoint or a growing queue at a glance.
 // Counted in SQL per minute, never by loading rows: a busy day holds millions of attempts.
 import { sql } from 'kysely';
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 
 export const MINUTE = 60_000;
 export const MAX_ACTIVITY_HOURS = 24;

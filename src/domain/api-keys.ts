@@ -2,7 +2,7 @@
 // hash. A fast hash is right here (unlike passwords): the secret has 256 bits of entropy, so
 // there is nothing to brute-force, and every request pays for the lookup.
 import crypto from 'node:crypto';
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { Actor, Ctx, Role } from './context.js';
 import { CAN, requireRole } from './access.js';
 import { notFound } from '../model/errors.js';

@@ -1,7 +1,7 @@
 // Channel commands of /v1/notifications/{id}/channels and /v1/channels/{id}: add, read,
 // change, enable after failures, delete. Creating one is channel-create.ts; rotating a
 // webhook's secret is secret-rotation.ts.
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { Keyring } from '../store/seal.js';
 import { openConfig, sealConfig } from '../store/sealed.js';
 import type { Ctx } from './context.js';

@@ -4,7 +4,8 @@
 import type { TargetPolicy } from '../model/addresses.js';
 import type { DeliverySettings } from '../model/delivery-settings.js';
 import type { MessagingSettings } from '../model/messaging-settings.js';
-import type { Store, Tx } from '../store/connect.js';
+import type { Store } from '../store/connect.js';
+import type { Tx } from '../store/db.js';
 import type { Keyring } from '../store/seal.js';
 
 export type Role = 'admin' | 'manager' | 'annotator' | 'reviewer';

@@ -1,7 +1,7 @@
 // Deliveries as the API shows them: list and filter, one with its attempts, resend one,
 // recover a channel's failures since a time, and send a test ping.
 import type { Selectable } from 'kysely';
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { AttemptTable, DeliveryTable } from '../store/schema.js';
 import { newDelivery, signalWork } from './routing.js';
 import type { CanonicalEvent } from '../model/event.js';

@@ -2,7 +2,7 @@
 // a time window. Computed by SQL aggregates over the indexed activity rows (one grouped
 // query per project), never by loading the rows themselves.
 import { sql } from 'kysely';
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { AnnotatorStats, Digest, ProjectStats, ReviewerStats } from '../model/digest.js';
 
 

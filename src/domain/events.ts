@@ -6,7 +6,7 @@ import type { CanonicalEvent, EventActor, EventType } from '../model/event.js';
 import { uuidv7 } from '../model/ids.js';
 import type { EventTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import { notFound } from '../model/errors.js';
 import { PROJECT_STATE_KEY, routeEvent } from './routing.js';
 import { decodeCursor, pageLimit, toPage, type Page } from './paging.js';

@@ -2,7 +2,7 @@
 // it and how long it took in milliseconds as an activity row; the digest's avg_time_for_add,
 // avg_time_for_edit and total_add_or_edit_time (seed 000) are computed from those rows.
 import type { Selectable } from 'kysely';
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { LabelTable } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';

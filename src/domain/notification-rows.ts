@@ -1,7 +1,7 @@
 // Loading a notification's and a channel's rows within the caller's organization (a missing
 // or foreign one is a 404), and cancelling the pending work of channels being removed
 // (the queue's cancel transition, store/queue/cancel.ts).
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { Ctx } from './context.js';
 import { cancelForChannels } from '../store/queue/cancel.js';
 import { notFound } from '../model/errors.js';

@@ -11,7 +11,7 @@
 //   domain/notification-views.ts the API views; domain/notification-rows.ts loading rows
 //   domain/channel-create.ts     adding a channel; domain/channels.ts the channel commands
 //   domain/secret-rotation.ts    rotating a webhook's secret
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { Keyring } from '../store/seal.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';

@@ -1,6 +1,7 @@
 // Organizations are the tenancy boundary: every row carries org_id and every query filters
 // on the caller's. An organization is created with its first admin and that admin's key.
-import type { Store, Tx } from '../store/connect.js';
+import type { Store } from '../store/connect.js';
+import type { Tx } from '../store/db.js';
 import { insertKey, type CreatedApiKey } from './api-keys.js';
 import { normalizeEmail } from './users.js';
 

@@ -2,7 +2,7 @@
 // channel of the pipeline's notification. send_webhook is a superannotate-dialect webhook,
 // send_email an email channel to members only, custom_action an `action` channel whose
 // config (model/channel-config.ts ActionConfig) the sandbox runs.
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import { signalWork } from './routing.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';

@@ -5,7 +5,7 @@
 // routed to other notifications.
 import crypto from 'node:crypto';
 import type { Selectable } from 'kysely';
-import type { Tx } from '../store/connect.js';
+import type { Tx } from '../store/db.js';
 import type { NotificationTable } from '../store/schema.js';
 import { newDelivery, signalWork } from './routing.js';
 import type { Ctx } from './context.js';

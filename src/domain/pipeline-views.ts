@@ -1,7 +1,7 @@
 // The public shape of a pipeline and its actions (/v1/pipelines, /v1/actions), from the
 // notification and channel rows they are stored as, and loading a pipeline by id.
 import type { Selectable } from 'kysely';
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { ChannelTable, NotificationTable } from '../store/schema.js';
 import { notFound } from '../model/errors.js';
 import { iso } from '../model/views.js';

@@ -8,7 +8,7 @@
 // annotation status), an incoming webhook (a URL and a token shown once), a periodic cron
 // schedule, or manual runs; firing those is in pipeline-fire.ts.
 import crypto from 'node:crypto';
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { Ctx } from './context.js';
 import { AppError } from '../model/errors.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';

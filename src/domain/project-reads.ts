@@ -2,7 +2,7 @@
 // counters (seed 003). Routing reads projects through here inside the command's transaction,
 // so this module writes nothing and emits nothing.
 import { sql } from 'kysely';
-import type { Db, Tx } from '../store/connect.js';
+import type { Db, Tx } from '../store/db.js';
 import { notFound } from '../model/errors.js';
 import type { ProjectCounters, ProjectView, ProjectWithCounters, StageView } from '../model/views.js';
 import { projectView, stageView } from './views.js';

@@ -1,6 +1,6 @@
 // Projects and their workflows. A project is created with its workflow (default: annotate,
 // review, complete, the Encord Workflow template shape), and every change is an event.
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
 import { AppError } from '../model/errors.js';

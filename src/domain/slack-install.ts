@@ -5,7 +5,8 @@
 // of that user's notifications.
 import crypto from 'node:crypto';
 import type { MessagingSettings } from '../model/messaging-settings.js';
-import type { Db, Store } from '../store/connect.js';
+import type { Store } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import { openOrPlain, seal } from '../store/seal.js';
 import type { Actor, Services } from './context.js';
 

@@ -5,7 +5,7 @@
 // is delivered, retried and inspected like any other.
 import type { Selectable } from 'kysely';
 import type { StageTable } from '../store/schema.js';
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { Ctx } from './context.js';
 import { AppError } from '../model/errors.js';
 import { createNotification, deleteNotification } from './notifications.js';

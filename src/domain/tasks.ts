@@ -2,7 +2,7 @@
 // a project's annotate stage. One import is one task.created event listing every task, the
 // way Label Studio sends TASKS_CREATED once per import (seed 003).
 import type { Selectable } from 'kysely';
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { StageTable, TaskTable } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';

@@ -1,6 +1,6 @@
 // Team members of an organization. Users are who acts (annotators label, reviewers review)
 // and who the digest statistics are about (seed 000: user_email in AnnotatorStats).
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { Ctx, Role } from './context.js';
 import { CAN, requireRole } from './access.js';
 import { AppError, notFound } from '../model/errors.js';

@@ -5,7 +5,7 @@
 //   (with from/to filters for "project status updated") and a Request URL with an
 //   optional HMAC Secret.
 import type { Selectable } from 'kysely';
-import type { Db } from '../store/connect.js';
+import type { Db } from '../store/db.js';
 import type { ChannelTable, NotificationTable } from '../store/schema.js';
 import type { Keyring } from '../store/seal.js';
 import { openConfig } from '../store/sealed.js';

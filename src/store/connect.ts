@@ -5,15 +5,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import type { Db, Tx } from './db.js';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations.js';
 import { groupCommit } from './group-commit.js';
 
 import type { DatabaseKind } from './kind.js';
 export const WORK_CHANNEL = 'labelcast_work';
-export type Db = Kysely<Database>;
-export type Tx = Transaction<Database>;
 
 export interface Store {
   readonly db: Db;

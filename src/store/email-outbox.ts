@@ -1,6 +1,6 @@
 // The local email outbox: where email goes when no SMTP server is configured (GET /v1/outbox),
 // so a new user sees what would have been sent and nothing is lost.
-import type { Db } from './connect.js';
+import type { Db } from './db.js';
 
 export async function keepInOutbox(db: Db, m: { orgId: number; deliveryId: number; to: string[]; subject: string; text: string; html: string }): Promise<void> {
   await db

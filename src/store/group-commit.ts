@@ -12,7 +12,7 @@
 // - No timer: a group is whatever queued while the previous one ran, so an idle store adds
 //   no wait to a lone transaction.
 import { sql } from 'kysely';
-import type { Db, Tx } from './connect.js';
+import type { Db, Tx } from './db.js';
 
 interface Waiting {
   fn: (trx: Tx) => Promise<unknown>;

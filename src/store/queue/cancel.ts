@@ -1,5 +1,5 @@
 // Deliveries of deleted channels are cancelled, not left unclaimable; their history stays.
-import type { Tx } from '../connect.js';
+import type { Tx } from '../db.js';
 import { move } from '../delivery-states.js';
 
 export async function cancelForChannels(trx: Tx, channelIds: number[], now: number): Promise<void> {

@@ -2,7 +2,7 @@
 // transaction per batch (attempts inserted together, each delivery moved to its next state
 // only while this worker still holds its lease, channel health written once per channel).
 import { sql, type Insertable } from 'kysely';
-import type { Db, Tx } from '../connect.js';
+import type { Db, Tx } from '../db.js';
 import type { DatabaseKind } from '../kind.js';
 import type { AttemptTable } from '../schema.js';
 import { move, TRANSITIONS, type Transition } from '../delivery-states.js';

@@ -1,6 +1,6 @@
 // Custom-action runs past their TTL end `expired` (seed 004: "it must be completed within
 // 3 hours"). A status-guarded UPDATE, so every scheduler may run it at once.
-import type { Db } from '../connect.js';
+import type { Db } from '../db.js';
 import { move } from '../delivery-states.js';
 
 export async function expireRuns(db: Db, channelId: number, ttlMs: number, now: number): Promise<number> {

@@ -1,6 +1,6 @@
 // Sending finished deliveries again with a fresh retry schedule (Svix's "resend" and
 // "recover"): back to pending, due now.
-import type { Tx } from '../connect.js';
+import type { Tx } from '../db.js';
 import { move } from '../delivery-states.js';
 
 const requeue = (now: number) => ({ retry_index: 0, next_attempt_at: now, lease_until: null, leased_by: null, completed_at: null, updated_at: now });
