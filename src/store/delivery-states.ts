@@ -16,9 +16,6 @@ import type { Database } from './schema.js';
 export const DELIVERY_STATUSES = ['pending', 'sending', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-/** Statuses a delivery does not leave by itself (only resend moves it on). */
-export const FINAL_STATUSES: readonly DeliveryStatus[] = ['succeeded', 'failed', 'cancelled', 'expired'];
-
 export const TRANSITIONS = {
   /** A worker leases a due delivery. */
   claim: { from: ['pending'], to: 'sending' },
@@ -52,9 +49,4 @@ type DeliveryUpdate = UpdateQueryBuilder<Database, 'deliveries', 'deliveries', U
 export function move<Q extends DeliveryUpdate>(q: Q, t: Transition): Q {
   const { from, to } = TRANSITIONS[t];
   return q.set({ status: to }).where('status', 'in', [...from]) as Q;
-}
-
-/** Whether a transition may start from this status (for a command's clear 409 first). */
-export function canMove(status: string, t: Transition): boolean {
-  return (TRANSITIONS[t].from as readonly string[]).includes(status);
 }
