@@ -35,6 +35,10 @@ export const USER_AGENT = 'Labelcast-Webhooks/0.1';
 const CLAIM_COALESCE_MS = 2;
 // A failed record is tried again this much later (the database restarting, say).
 const RECORD_RETRY_MS = 500;
+// Answered attempts waiting for their record, at most this many per slot of the worker's
+// concurrency: slots are freed when a response arrives (a channel's cap counts requests at
+// the receiver), so the records must not be allowed to fall behind without bound.
+const UNRECORDED_PER_SLOT = 4;
 // After the grace period and the aborts, how long stop() waits for the last records before
 // it gives up on them (their leases are released by the next start or by lease expiry).
 const STOP_RECORD_MS = 5_000;
@@ -55,7 +59,11 @@ export class Dispatcher {
   private readonly log: Logger;
   private readonly senders: Senders;
   private readonly recorder: Recorder;
+  /** Claimed and not yet recorded: requests in flight and answered attempts alike. */
   private readonly inFlight = new Map<number, Job>();
+  /** Requests in flight at their receivers, by channel (the claim's ownInFlight). */
+  private readonly requests = new Map<number, number>();
+  private requestCount = 0;
   private readonly pending: Completion[] = [];
   private flushing: Promise<void> | null = null;
   /** Set by stop() when records cannot be written before it must return. */
@@ -144,9 +152,10 @@ export class Dispatcher {
           const n = await releaseExpired(this.svc.store, now);
           if (n > 0) this.log.warn({ released: n }, 'released expired leases of a worker that stopped answering');
         }
-        const free = d.workerConcurrency - this.inFlight.size;
+        const unrecorded = this.inFlight.size - this.requestCount;
+        const free = unrecorded >= d.workerConcurrency * UNRECORDED_PER_SLOT ? 0 : d.workerConcurrency - this.requestCount;
         const claimed = free > 0
-          ? await claimDue(this.svc.store, { now, budget: free, leaseMs: d.timeoutMs + LEASE_MARGIN_MS, workerId: this.workerId, rotateAfter: this.rotateAfter })
+          ? await claimDue(this.svc.store, { now, budget: free, leaseMs: d.timeoutMs + LEASE_MARGIN_MS, workerId: this.workerId, rotateAfter: this.rotateAfter, ownInFlight: this.requests })
           : [];
         if (claimed.length > 0) {
           this.rotateAfter = claimed[claimed.length - 1]!.channel_id;
@@ -180,7 +189,8 @@ export class Dispatcher {
     for (const prepared of jobs) {
       const job: Job = { ...prepared, abort: new AbortController() };
       this.inFlight.set(job.delivery.id, job);
-      this.metrics.inFlight.set(this.inFlight.size);
+      this.countRequest(job.channel.id, 1);
+      this.metrics.inFlight.set(this.requestCount);
       void this.send(job);
     }
   }
@@ -188,6 +198,9 @@ export class Dispatcher {
   private async send(job: Job): Promise<void> {
     const startedAt = Date.now();
     const out = await send(this.senders, job, startedAt);
+    // The response is in: the slot is free for the next claim, before the attempt is recorded.
+    this.countRequest(job.channel.id, -1);
+    this.metrics.inFlight.set(this.requestCount);
     if (job.abort.signal.aborted && this.stopping) {
       // Shutdown cut this request short: not an attempt; hand the lease back.
       this.inFlight.delete(job.delivery.id);
@@ -198,6 +211,14 @@ export class Dispatcher {
     this.metrics.attempts.inc({ outcome: out.result.ok ? 'success' : 'failure', error_kind: out.result.errorKind ?? '' });
     this.pending.push({ ...out, logs: out.logs ?? null, final: out.final ?? false, job, startedAt, failures: 0 });
     this.scheduleFlush();
+    this.wakeSoon();
+  }
+
+  private countRequest(channelId: number, by: 1 | -1): void {
+    const n = (this.requests.get(channelId) ?? 0) + by;
+    if (n === 0) this.requests.delete(channelId);
+    else this.requests.set(channelId, n);
+    this.requestCount += by;
   }
 
   private scheduleFlush(): void {
@@ -210,7 +231,7 @@ export class Dispatcher {
         const left = await recordIsolated(this.recorder, batch);
         const done = batch.filter((c) => !left.includes(c));
         for (const c of done) this.inFlight.delete(c.job.delivery.id);
-        this.metrics.inFlight.set(this.inFlight.size);
+        // Claims held back by the unrecorded bound may go on.
         if (done.length > 0) this.wakeSoon();
         if (left.length > 0) {
           // Could not write them (database away): keep them and retry; the leases stay ours.

@@ -8,10 +8,11 @@
 // with a million-row backlog) would otherwise fill every claim with rows it cannot take,
 // and starve healthy channels behind it. Here each channel with due work is probed through
 // the (channel_id, status, next_attempt_at) index and gives at most its free slots.
-import { sql, type Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { DeliveryTable } from '../schema.js';
 import type { Store } from '../connect.js';
-import { move } from '../delivery-states.js';
+import { TRANSITIONS } from '../delivery-states.js';
+import { runRaw, runText, type RawStatement } from '../raw.js';
 
 export interface Claimed {
   id: number;
@@ -28,31 +29,75 @@ export interface ClaimOptions {
   rotateAfter: number;
   /** How many channels to consider per claim. */
   channelLimit?: number;
+  /**
+   * Requests this worker has in flight, by channel. A channel's cap counts requests at the
+   * receiver: this worker's leased rows are counted from here, so a row whose response has
+   * arrived but whose attempt is not recorded yet frees its slot at once; other workers'
+   * leased rows are counted from the database, answered or not (never more than the cap).
+   */
+  ownInFlight?: ReadonlyMap<number, number>;
 }
+
+// Which channels have due work and room for it. On PostgreSQL the channel rows are locked
+// (see the top of this file); $n placeholders there, ? on SQLite, same order of parameters.
+const CHANNELS_WITH_WORK = (lock: string, p: (n: number) => string) => `
+  select c.id, c.max_in_flight, c.min_interval_ms,
+         (select count(*) from deliveries s where s.channel_id = c.id and s.status = 'sending'
+            and (s.leased_by is null or s.leased_by <> ${p(1)})) as in_flight
+  from channels c
+  where c.active = 1 and c.disabled_at is null
+    and (c.min_interval_ms = 0 or c.last_sent_at is null or c.last_sent_at + c.min_interval_ms <= ${p(2)})
+    and (c.not_before is null or c.not_before <= ${p(2)})
+    and exists (select 1 from notifications n where n.id = c.notification_id and n.active = 1)
+    and exists (select 1 from deliveries d
+                where d.channel_id = c.id and d.status = 'pending' and d.next_attempt_at <= ${p(2)})
+  order by case when c.id > ${p(3)} then 0 else 1 end, c.id
+  limit ${p(4)}
+  ${lock}`;
+const sqliteParam = () => '?';
+const CHANNELS: RawStatement = {
+  // SQLite takes ? positionally: each use of a value is a parameter of its own.
+  sqlite: CHANNELS_WITH_WORK('', sqliteParam),
+  postgres: CHANNELS_WITH_WORK('for no key update of c skip locked', (n) => `$${n}`),
+};
+const channelParams = (kind: 'sqlite' | 'postgres', o: ClaimOptions) =>
+  kind === 'postgres' ? [o.workerId, o.now, o.rotateAfter, o.channelLimit ?? 200] : [o.workerId, o.now, o.now, o.now, o.rotateAfter, o.channelLimit ?? 200];
+
+// Per channel, its `take` oldest due rows: an index range read each (deliveries_channel_due).
+// PostgreSQL: one statement for any number of channels (a lateral join over two arrays).
+// SQLite has no LATERAL: a union of one read per channel, one text per channel count, each
+// prepared once (the statement cache in connect.ts).
+const PICK_PG = `select d.id, d.channel_id from unnest($1::bigint[], $2::integer[]) as w(channel_id, take)
+  cross join lateral (select id, channel_id from deliveries
+                      where channel_id = w.channel_id and status = 'pending' and next_attempt_at <= $3
+                      order by next_attempt_at, id limit w.take) as d`;
+const pickSqlite = (channels: number) =>
+  Array.from({ length: channels }, (_, i) => `select * from (select id, channel_id from deliveries
+    where channel_id = ? and status = 'pending' and next_attempt_at <= ? order by next_attempt_at, id limit ?) as q${i}`).join(' union all ');
+
+// The claim itself returns the claimed rows whole: the prepare stage needs them, and reading
+// them back would be one more statement per claim. On SQLite, without table statistics, the
+// planner took `status in (...)` over the id list and scanned every pending row through
+// deliveries_status_due (1.6 ms per claim of ~50 rows with a 20,000-row backlog against
+// 0.46 ms for ~32 rows after, docs/performance.md); `+status` keeps it on the primary key.
+const claimFrom = TRANSITIONS.claim.from.map((s) => `'${s}'`).join(', ');
+const CLAIM: RawStatement = {
+  sqlite: `update deliveries set status = '${TRANSITIONS.claim.to}', lease_until = ?, leased_by = ?, updated_at = ?
+    where id in (select value from json_each(?)) and +status in (${claimFrom}) returning *`,
+  postgres: `update deliveries set status = '${TRANSITIONS.claim.to}', lease_until = $1, leased_by = $2, updated_at = $3
+    where id = any($4::bigint[]) and status in (${claimFrom}) returning *`,
+};
 
 export async function claimDue(store: Store, o: ClaimOptions): Promise<Selectable<DeliveryTable>[]> {
   if (o.budget <= 0) return [];
-  const pg = store.kind === 'postgres';
+  const kind = store.kind;
   return store.tx(async (trx) => {
-    const lock = pg ? sql`for no key update of c skip locked` : sql``;
-    const channels = await sql<{ id: number; max_in_flight: number; in_flight: number; min_interval_ms: number }>`
-      select c.id, c.max_in_flight, c.min_interval_ms,
-             (select count(*) from deliveries s where s.channel_id = c.id and s.status = 'sending') as in_flight
-      from channels c
-      where c.active = 1 and c.disabled_at is null
-        and (c.min_interval_ms = 0 or c.last_sent_at is null or c.last_sent_at + c.min_interval_ms <= ${o.now})
-        and (c.not_before is null or c.not_before <= ${o.now})
-        and exists (select 1 from notifications n where n.id = c.notification_id and n.active = 1)
-        and exists (select 1 from deliveries d
-                    where d.channel_id = c.id and d.status = 'pending' and d.next_attempt_at <= ${o.now})
-      order by case when c.id > ${o.rotateAfter} then 0 else 1 end, c.id
-      limit ${o.channelLimit ?? 200}
-      ${lock}`.execute(trx);
+    const channels = await runRaw<{ id: number; max_in_flight: number; in_flight: number; min_interval_ms: number }>(trx, kind, CHANNELS, channelParams(kind, o));
 
     let budget = o.budget;
     const wants: { id: number; take: number }[] = [];
-    for (const c of channels.rows) {
-      const free = Number(c.max_in_flight) - Number(c.in_flight);
+    for (const c of channels) {
+      const free = Number(c.max_in_flight) - Number(c.in_flight) - (o.ownInFlight?.get(Number(c.id)) ?? 0);
       if (free <= 0 || budget <= 0) continue;
       const take = Math.min(free, budget);
       budget -= take;
@@ -61,34 +106,20 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Selectabl
     if (wants.length === 0) return [];
 
     const claimed: Claimed[] = [];
-    // One statement per 50 channels: each part is an index range read of `take` rows.
     for (let i = 0; i < wants.length; i += 50) {
       const part = wants.slice(i, i + 50);
-      const selects = part.map(
-        (w) => sql`select * from (select id, channel_id from deliveries
-                   where channel_id = ${w.id} and status = 'pending' and next_attempt_at <= ${o.now}
-                   order by next_attempt_at, id limit ${w.take}) as q${sql.raw(String(w.id))}`,
-      );
-      const found = await sql<Claimed>`${sql.join(selects, sql` union all `)}`.execute(trx);
-      claimed.push(...found.rows.map((r) => ({ id: Number(r.id), channel_id: Number(r.channel_id) })));
+      const found =
+        kind === 'postgres'
+          ? await runText<Claimed>(trx, PICK_PG, [part.map((w) => w.id), part.map((w) => w.take), o.now])
+          : await runText<Claimed>(trx, pickSqlite(part.length), part.flatMap((w) => [w.id, o.now, w.take]));
+      claimed.push(...found.map((r) => ({ id: Number(r.id), channel_id: Number(r.channel_id) })));
     }
     if (claimed.length === 0) return [];
     // Paced channels (Slack: about one message per second) remember when they last sent.
-    const paced = channels.rows.filter((c) => Number(c.min_interval_ms) > 0 && claimed.some((x) => x.channel_id === Number(c.id))).map((c) => Number(c.id));
+    const paced = channels.filter((c) => Number(c.min_interval_ms) > 0 && claimed.some((x) => x.channel_id === Number(c.id))).map((c) => Number(c.id));
     if (paced.length > 0) await trx.updateTable('channels').set({ last_sent_at: o.now }).where('id', 'in', paced).execute();
-    // The update returns the claimed rows whole: the prepare stage needs them, and reading
-    // them back would be one more statement per claim.
-    const rows: Selectable<DeliveryTable>[] = [];
-    for (let i = 0; i < claimed.length; i += 500) {
-      const ids = claimed.slice(i, i + 500).map((c) => c.id);
-      rows.push(
-        ...(await move(trx.updateTable('deliveries'), 'claim')
-          .set({ lease_until: o.now + o.leaseMs, leased_by: o.workerId, updated_at: o.now })
-          .where('id', 'in', ids)
-          .returningAll()
-          .execute()),
-      );
-    }
+    const ids = claimed.map((c) => c.id);
+    const rows = await runRaw<Selectable<DeliveryTable>>(trx, kind, CLAIM, [o.now + o.leaseMs, o.workerId, o.now, kind === 'postgres' ? ids : JSON.stringify(ids)]);
     // In claim order (channel by channel, oldest first), which RETURNING does not promise.
     const order = new Map(claimed.map((c, i) => [c.id, i]));
     return rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);

@@ -1,0 +1,84 @@
+// The delivery queue's claim and completion (store/queue/claim.ts, complete.ts), on both
+// databases, called directly so each rule is seen on its own:
+// - a channel's cap counts requests at the receiver: this worker's answered but unrecorded
+//   attempts (not in ownInFlight) free their slots; other workers' leases always count;
+// - one completion statement moves each delivery of a batch to its own next state, only
+//   under this worker's lease and only from the transition's from-states.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KINDS } from '../helpers/stores.js';
+import { setupApi, type TestApi } from '../helpers/api.js';
+import { claimDue } from '../../src/store/queue/claim.js';
+import { finishLeasedAll } from '../../src/store/queue/complete.js';
+
+describe.each(KINDS)('the delivery queue on %s', (kind) => {
+  let api: TestApi;
+  let channelId: number;
+
+  beforeEach(async () => {
+    api = await setupApi(kind);
+    const project = (await api.call('POST', '/v1/projects', { body: { title: 'queue' } })).body;
+    const n = await api.call('POST', '/v1/notifications', {
+      body: { title: 'capped', triggers: ['project.updated'], channels: [{ type: 'webhook', url: 'http://127.0.0.1:9/hook', max_in_flight: 3 }] },
+    });
+    expect(n.status).toBe(201);
+    channelId = n.body.channels[0].id;
+    for (let i = 0; i < 6; i++) expect((await api.call('PATCH', `/v1/projects/${project.id}`, { body: { description: `change ${i}` } })).status).toBe(200);
+  });
+  afterEach(async () => {
+    await api.close();
+  });
+
+  const claim = (workerId: string, ownInFlight?: Map<number, number>) =>
+    claimDue(api.store, { now: Date.now() + 1, budget: 100, leaseMs: 60_000, workerId, rotateAfter: 0, ...(ownInFlight ? { ownInFlight } : {}) });
+  const rows = () => api.store.db.selectFrom('deliveries').selectAll().orderBy('id').execute();
+
+  it("counts this worker's requests from what it has in flight, and other workers' leases from the database", async () => {
+    const first = await claim('w1', new Map());
+    expect(first.map((d) => d.status)).toEqual(['sending', 'sending', 'sending']);
+    expect(first.every((d) => d.leased_by === 'w1')).toBe(true);
+    // Oldest first, whole rows (the prepare stage reads nothing back).
+    const all = await rows();
+    expect(first.map((d) => d.id)).toEqual(all.slice(0, 3).map((d) => d.id));
+    expect(first[0]!.event_id).toBe(all[0]!.event_id);
+
+    // All three requests still at the receiver: the channel is full.
+    expect(await claim('w1', new Map([[channelId, 3]]))).toHaveLength(0);
+    // Two answered, their attempts not recorded yet: two slots are free again.
+    const more = await claim('w1', new Map([[channelId, 1]]));
+    expect(more).toHaveLength(2);
+    // Another worker sees five leased rows, answered or not, and takes nothing.
+    expect(await claim('w2')).toHaveLength(0);
+    expect((await rows()).filter((d) => d.status === 'sending')).toHaveLength(5);
+  });
+
+  it("moves each delivery of a batch to its own next state, under this worker's lease only", async () => {
+    const mine = await claim('w1', new Map());
+    const [a, b, c] = mine.map((d) => d.id) as [number, number, number];
+    const now = Date.now();
+    await finishLeasedAll(api.store.db as never, kind, 'w1', [
+      { id: a, transition: 'succeed', attemptCount: 1, lastStatus: 200, lastError: null },
+      { id: b, transition: 'retry', attemptCount: 1, lastStatus: 500, lastError: 'receiver answered 500', retryIndex: 1, nextAttemptAt: now + 5_000 },
+      { id: c, transition: 'fail', attemptCount: 1, lastStatus: 410, lastError: "it's gone" },
+    ], now);
+    const byId = new Map((await rows()).map((d) => [d.id, d]));
+    expect(byId.get(a)).toMatchObject({ status: 'succeeded', attempt_count: 1, last_status: 200, last_error: null, leased_by: null, lease_until: null, completed_at: now });
+    expect(byId.get(b)).toMatchObject({ status: 'pending', attempt_count: 1, last_status: 500, last_error: 'receiver answered 500', retry_index: 1, next_attempt_at: now + 5_000, completed_at: null, leased_by: null });
+    expect(byId.get(c)).toMatchObject({ status: 'failed', last_status: 410, last_error: "it's gone", completed_at: now });
+
+    // w2 leases the next row; w1 cannot finish it, and a finished row cannot be finished again.
+    const theirs = (await claim('w2'))[0]!;
+    await finishLeasedAll(api.store.db as never, kind, 'w1', [
+      { id: theirs.id, transition: 'succeed', attemptCount: 1, lastStatus: 200, lastError: null },
+      { id: a, transition: 'fail', attemptCount: 2, lastStatus: 500, lastError: 'late' },
+    ], now + 1);
+    const after = new Map((await rows()).map((d) => [d.id, d]));
+    expect(after.get(theirs.id)).toMatchObject({ status: 'sending', leased_by: 'w2', attempt_count: 0 });
+    expect(after.get(a)).toMatchObject({ status: 'succeeded', attempt_count: 1 });
+
+    // A delivery cancelled while in flight (its channel deleted) is cancelled again with
+    // the attempt counted: cancel moves from cancelled too.
+    await api.store.db.updateTable('deliveries').set({ status: 'cancelled' }).where('id', '=', theirs.id).execute();
+    await finishLeasedAll(api.store.db as never, kind, 'w2', [{ id: theirs.id, transition: 'cancel', attemptCount: 1, lastStatus: 200, lastError: 'its channel was deleted' }], now + 2);
+    expect((await rows()).find((d) => d.id === theirs.id)).toMatchObject({ status: 'cancelled', attempt_count: 1, leased_by: null, completed_at: now + 2 });
+  });
+});
