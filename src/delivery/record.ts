@@ -81,6 +81,7 @@ async function record(r: Recorder, batch: Completion[]): Promise<void> {
     const changed = new Map<number, string | null>();
     await insertAttempts(
       trx,
+      r.svc.store.kind,
       batch.map((c) => ({
         delivery_id: c.job.delivery.id,
         channel_id: c.job.channel.id,

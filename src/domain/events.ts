@@ -7,6 +7,7 @@ import { uuidv7 } from '../model/ids.js';
 import type { EventTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/db.js';
+import { insertEvent } from '../store/queue/event-rows.js';
 import { notFound } from '../model/errors.js';
 import { PROJECT_STATE_KEY, routeEvent } from './routing.js';
 import { decodeCursor, pageLimit, toPage, type Page } from './paging.js';
@@ -30,9 +31,7 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
   // Routed first: routing may add to the data what its channels need from this moment (the
   // project's counters, domain/routing.ts); the event row and its deliveries commit together.
   const routed = await routeEvent(ctx, { id, type: input.type, project_id: input.project_id, data: input.data, before: input.before });
-  await ctx.trx
-    .insertInto('events')
-    .values({
+  await insertEvent(ctx.trx, ctx.store.kind, {
       id,
       org_id: ctx.actor.org_id,
       project_id: input.project_id,
@@ -42,8 +41,7 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
       data: JSON.stringify(routed.data),
       before: input.before === undefined ? null : JSON.stringify(input.before),
       after: input.after === undefined ? null : JSON.stringify(input.after),
-    })
-    .execute();
+  });
   return id;
 }
 

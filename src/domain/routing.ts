@@ -6,6 +6,7 @@
 import type { Insertable } from 'kysely';
 import type { Ctx } from './context.js';
 import type { DeliveryTable, EmailItemTable } from '../store/schema.js';
+import { channelTargets, insertDeliveries, type ChannelTarget } from '../store/queue/enqueue.js';
 import { dialect } from '../dialects/index.js';
 import { DIALECTS_WITH_PROJECT_STATE, PROJECT_STATE_KEY } from '../dialects/dialect.js';
 
@@ -22,14 +23,7 @@ export interface RoutableEvent {
   before?: unknown;
 }
 
-export interface ChannelTarget {
-  channel_id: number;
-  notification_id: number;
-  kind: string;
-  scope: string;
-  triggers: string;
-  config: string;
-}
+export type { ChannelTarget };
 
 function triggerMatches(t: Trigger, ev: RoutableEvent): boolean {
   if (typeof t === 'string') return t === 'all' || t === ev.type;
@@ -81,14 +75,7 @@ async function projectState(ctx: Ctx, projectId: number): Promise<Record<string,
 export async function routeEvent(ctx: Ctx, ev: RoutableEvent): Promise<Routed> {
   // Channels switched off by the user get nothing; channels disabled by failures still get
   // their deliveries, held until the channel is re-enabled (nothing accepted is lost).
-  const targets = await ctx.trx
-    .selectFrom('channels')
-    .innerJoin('notifications', 'notifications.id', 'channels.notification_id')
-    .select(['channels.id as channel_id', 'notifications.id as notification_id', 'channels.kind', 'notifications.scope', 'notifications.triggers', 'channels.config'])
-    .where('channels.org_id', '=', ctx.actor.org_id)
-    .where('channels.active', '=', 1)
-    .where('notifications.active', '=', 1)
-    .execute();
+  const targets = await channelTargets(ctx.trx, ctx.store.kind, ctx.actor.org_id);
   const rows: Insertable<DeliveryTable>[] = [];
   const emails: Insertable<EmailItemTable>[] = [];
   let wantsState = false;
@@ -111,7 +98,7 @@ export async function routeEvent(ctx: Ctx, ev: RoutableEvent): Promise<Routed> {
   const state = wantsState && ev.project_id !== null ? await projectState(ctx, ev.project_id) : null;
   const data = state ? { ...ev.data, [PROJECT_STATE_KEY]: state } : ev.data;
   if (rows.length === 0) return { deliveries: 0, data };
-  for (let i = 0; i < rows.length; i += 500) await ctx.trx.insertInto('deliveries').values(rows.slice(i, i + 500)).execute();
+  for (let i = 0; i < rows.length; i += 500) await insertDeliveries(ctx.trx, ctx.store.kind, rows.slice(i, i + 500));
   await signalWork(ctx);
   return { deliveries: rows.length, data };
 }
