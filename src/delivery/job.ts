@@ -25,7 +25,8 @@ export interface Job {
   opened: OpenedChannel | Error;
   event: CanonicalEvent;
   context: RenderContext;
-  abort: AbortController;
+  /** The dispatcher's stop signal, shared by all its jobs: aborts requests and runs in flight. */
+  signal: AbortSignal;
 }
 
 /** The opened channel, or the reason it could not be opened (a key missing from the ring). */

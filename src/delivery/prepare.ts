@@ -18,7 +18,7 @@ import { openConfig } from '../store/sealed.js';
 import type { Job, OpenedChannel } from './job.js';
 
 export interface Prepared {
-  jobs: Omit<Job, 'abort'>[];
+  jobs: Omit<Job, 'signal'>[];
   /** Deliveries that can never be sent: their channel or event is gone. */
   unsendable: { id: number; transition: 'fail' | 'cancel'; reason: string }[];
 }

@@ -48,7 +48,7 @@ export async function runAction(s: Senders, job: Job): Promise<Sent> {
   const mask = masker(secrets);
   let r: Awaited<ReturnType<ActionRunner['run']>>;
   try {
-    r = await s.actionRunner.run({ runId: job.delivery.id, orgId: job.channel.org_id, language: cfg.language, code: cfg.code, event, context, secrets, limits, signal: job.abort.signal });
+    r = await s.actionRunner.run({ runId: job.delivery.id, orgId: job.channel.org_id, language: cfg.language, code: cfg.code, event, context, secrets, limits, signal: job.signal });
   } catch (err) {
     // The runner itself failed (not the handler): retried, and its message masked too.
     return fail(mask(`the custom-action runner failed: ${(err as Error).message ?? String(err)}`).slice(0, 1000), false);

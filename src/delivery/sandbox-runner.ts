@@ -39,12 +39,16 @@ export function createSandboxRunner(o: { targets: TargetPolicy; proxyUrl: string
       });
       // Shutdown aborts runs in flight: the dispatcher hands their leases back, and closing
       // the pool kills their processes; do not keep the dispatcher waiting for them.
+      // The signal is the dispatcher's, shared by every job: the listener is removed after
+      // the run, or each run would leave one behind.
+      let onAbort = () => undefined as void;
       const aborted = new Promise<never>((_, reject) => {
-        if (input.signal.aborted) reject(new Error('the run was aborted (shutdown)'));
-        input.signal.addEventListener('abort', () => reject(new Error('the run was aborted (shutdown)')), { once: true });
+        onAbort = () => reject(new Error('the run was aborted (shutdown)'));
+        if (input.signal.aborted) onAbort();
+        input.signal.addEventListener('abort', onAbort, { once: true });
       });
       aborted.catch(() => undefined);
-      const r = await Promise.race([run, aborted]);
+      const r = await Promise.race([run, aborted]).finally(() => input.signal.removeEventListener('abort', onAbort));
       return {
         ok: r.status === 'succeeded',
         output: r.status === 'succeeded' ? (r.output ?? null) : null,

@@ -47,7 +47,7 @@ async function sendWebhook(s: Senders, job: Job, startedAt: number): Promise<Sen
     encordSource: s.svc.delivery.encordSource,
   });
   const headers = { ...cfg.headers, ...rendered.headers };
-  const result = await s.webhook.send(cfg.url, headers, rendered.body, job.abort.signal);
+  const result = await s.webhook.send(cfg.url, headers, rendered.body, job.signal);
   // Custom header values are sealed at rest: the attempt record keeps them masked whatever
   // their name, or the attempts table would hold them in clear (issue 10 defect 4).
   const recorded = { ...Object.fromEntries(Object.entries(cfg.headers).map(([k, v]) => [k, maskValue(v)])), ...rendered.headers };
@@ -71,6 +71,6 @@ async function sendSlack(s: Senders, job: Job): Promise<Sent> {
     target = { via: 'bot', token: openOrPlain(s.svc.ring, conn.bot_token), channel: cfg.channel_id };
   }
   const req = slackRequest(target, msg, s.svc.messaging.slackApiUrl);
-  const result = await postSlack(s.webhook, req, job.abort.signal);
+  const result = await postSlack(s.webhook, req, job.signal);
   return { url: req.shownUrl, headers: req.headers, body: req.body, result };
 }

@@ -44,8 +44,18 @@ export function createWebhookSender(opts: SenderOptions): WebhookSender {
     }
     const refused = literalRefusal(parsed, opts.policy) ?? (opts.proxyUrl ? await refusalByDns(parsed, opts.policy) : undefined);
     if (refused) return done({ ok: false, status: null, responseBody: null, errorKind: 'ssrf_blocked', errorMessage: refused, retryAfterMs: null });
-    const timeout = AbortSignal.timeout(opts.timeoutMs);
-    const signal = outer ? AbortSignal.any([timeout, outer]) : timeout;
+    // One controller and one timer per request: AbortSignal.timeout plus AbortSignal.any cost
+    // about 4% of the delivery-only CPU profile (docs/performance.md).
+    const ac = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort();
+    }, opts.timeoutMs);
+    const onOuter = () => ac.abort(outer?.reason);
+    if (outer?.aborted) onOuter();
+    else outer?.addEventListener('abort', onOuter, { once: true });
+    const signal = ac.signal;
     try {
       const res = await request(parsed, {
         method: 'POST',
@@ -59,8 +69,11 @@ export function createWebhookSender(opts: SenderOptions): WebhookSender {
       const retryAfterMs = res.statusCode === 429 || res.statusCode === 503 ? parseRetryAfter(res.headers['retry-after']) : null;
       return done({ ok, status: res.statusCode, responseBody, errorKind: ok ? null : 'status', errorMessage: ok ? null : `receiver answered ${res.statusCode}`, retryAfterMs });
     } catch (err) {
-      const kind = classify(err, timeout.aborted);
+      const kind = classify(err, timedOut);
       return done({ ok: false, status: null, responseBody: null, errorKind: kind, errorMessage: describe(err, kind, opts.timeoutMs), retryAfterMs: null });
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuter);
     }
   }
 
