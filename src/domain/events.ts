@@ -7,7 +7,7 @@ import { uuidv7 } from '../model/ids.js';
 import type { EventTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/db.js';
-import { insertEvent } from '../store/queue/event-rows.js';
+import { writeEvent } from '../store/queue/enqueue.js';
 import { notFound } from '../model/errors.js';
 import { PROJECT_STATE_KEY, routeEvent } from './routing.js';
 import { decodeCursor, pageLimit, toPage, type Page } from './paging.js';
@@ -29,9 +29,10 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
     api_key_id: ctx.actor.api_key_id,
   };
   // Routed first: routing may add to the data what its channels need from this moment (the
-  // project's counters, domain/routing.ts); the event row and its deliveries commit together.
+  // project's counters, domain/routing.ts); the event row and its deliveries are written
+  // together (one statement on PostgreSQL) and commit together.
   const routed = await routeEvent(ctx, { id, type: input.type, project_id: input.project_id, data: input.data, before: input.before });
-  await insertEvent(ctx.trx, ctx.store.kind, {
+  await writeEvent(ctx.trx, ctx.store.kind, {
       id,
       org_id: ctx.actor.org_id,
       project_id: input.project_id,
@@ -41,7 +42,7 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
       data: JSON.stringify(routed.data),
       before: input.before === undefined ? null : JSON.stringify(input.before),
       after: input.after === undefined ? null : JSON.stringify(input.after),
-  });
+  }, routed.deliveries);
   return id;
 }
 

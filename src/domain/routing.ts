@@ -6,7 +6,7 @@
 import type { Insertable } from 'kysely';
 import type { Ctx } from './context.js';
 import type { DeliveryTable, EmailItemTable } from '../store/schema.js';
-import { channelTargets, insertDeliveries, type ChannelTarget } from '../store/queue/enqueue.js';
+import { channelTargets, type ChannelTarget } from '../store/queue/enqueue.js';
 import { dialect } from '../dialects/index.js';
 import { DIALECTS_WITH_PROJECT_STATE, PROJECT_STATE_KEY } from '../dialects/dialect.js';
 
@@ -54,7 +54,8 @@ export function partsFor(target: Pick<ChannelTarget, 'scope' | 'config' | 'kind'
 }
 
 export interface Routed {
-  deliveries: number;
+  /** One per matching channel and part, for the caller to write with its event. */
+  deliveries: Insertable<DeliveryTable>[];
   /** The data to store with the event: its own, plus the project's state when a channel needs it. */
   data: Record<string, unknown>;
 }
@@ -97,10 +98,8 @@ export async function routeEvent(ctx: Ctx, ev: RoutableEvent): Promise<Routed> {
   for (let i = 0; i < emails.length; i += 500) await ctx.trx.insertInto('email_items').values(emails.slice(i, i + 500)).execute();
   const state = wantsState && ev.project_id !== null ? await projectState(ctx, ev.project_id) : null;
   const data = state ? { ...ev.data, [PROJECT_STATE_KEY]: state } : ev.data;
-  if (rows.length === 0) return { deliveries: 0, data };
-  for (let i = 0; i < rows.length; i += 500) await insertDeliveries(ctx.trx, ctx.store.kind, rows.slice(i, i + 500));
-  await signalWork(ctx);
-  return { deliveries: rows.length, data };
+  if (rows.length > 0) await signalWork(ctx);
+  return { deliveries: rows, data };
 }
 
 /**
