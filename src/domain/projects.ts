@@ -1,5 +1,6 @@
 // Projects and their workflows. A project is created with its workflow (default: annotate,
 // review, complete, the Encord Workflow template shape), and every change is an event.
+import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
@@ -102,7 +103,9 @@ export async function updateProject(ctx: Ctx, id: number, patch: ProjectPatch): 
     label_config: patch.label_config ?? before.label_config,
     status: patch.status ?? before.status,
   };
-  await ctx.trx.updateTable('projects').set({ ...set, updated_at: ctx.now }).where('id', '=', id).execute();
+  // SQL text rather than the builder, like the reads in project-reads.ts: this is every
+  // project update's write.
+  await sql`update projects set title = ${set.title}, description = ${set.description}, label_config = ${set.label_config}, status = ${set.status}, updated_at = ${ctx.now} where id = ${id}`.execute(ctx.trx);
   // The new state is known without reading it back: two queries fewer per update.
   const after = { ...before, ...set, updated_at: new Date(ctx.now).toISOString() };
   if (changed.length > 0) {
