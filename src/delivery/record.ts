@@ -145,7 +145,10 @@ async function record(r: Recorder, batch: Completion[]): Promise<void> {
       await saveHealth(trx, health.get(id)!, disabledReason, now);
       if (disabledReason) r.log.warn({ channel: id, reason: disabledReason }, 'channel disabled');
     }
-  });
+    // Not durable (store/connect.ts TxOptions): records lost in a power cut leave their
+    // deliveries leased or pending, so they are sent again after the restart (at-least-once);
+    // a process crash loses nothing (SQLite's WAL; PostgreSQL ignores the option).
+  }, { durable: false });
   for (const o of outcomes) r.metrics.deliveries.inc({ outcome: o });
 }
 

@@ -18,7 +18,7 @@ export interface Store {
   readonly db: Db;
   readonly kind: DatabaseKind;
   /** Runs fn in one transaction: every row and event it writes commits together or not at all. */
-  tx<T>(fn: (trx: Tx) => Promise<T>): Promise<T>;
+  tx<T>(fn: (trx: Tx) => Promise<T>, opts?: TxOptions): Promise<T>;
   migrate(): Promise<string[]>;
   /** Serializes first-start bootstrap across processes (PostgreSQL); SQLite has one writer anyway. */
   lockForBootstrap(trx: Tx): Promise<void>;
@@ -36,6 +36,17 @@ export interface Store {
    *  Reconnects by itself after a database restart. SQLite: nothing to listen to. */
   listenForWork(onWork: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+export interface TxOptions {
+  /**
+   * false: the dispatcher's own bookkeeping (a claim, a batch of attempt records), whose loss
+   * in a power cut only means those deliveries are sent again (at-least-once). On SQLite a
+   * group made only of such transactions commits without waiting for its fsync (synchronous
+   * NORMAL: written to the WAL, safe from a process crash, made durable by the next FULL
+   * commit, which syncs the WAL up to itself). Commands are always durable. Default true.
+   */
+  durable?: boolean;
 }
 
 export interface StoreOptions {
@@ -76,7 +87,7 @@ function openSqlite(file: string, busyTimeoutMs: number, sync: 'NORMAL' | 'FULL'
   // Transactions by hand (group-commit.ts): when SQLite itself rolls one back (a full disk,
   // SQLITE_FULL), Kysely's own ROLLBACK then failed with "no transaction is active" and hid
   // the real error, so the API answered 500 instead of 503 (found by the disk-full drill).
-  const tx = groupCommit(db, () => sqlite.inTransaction);
+  const tx = groupCommit(db, () => sqlite.inTransaction, sync);
   return makeStore(db, 'sqlite', async () => {
     await db.destroy();
   }, undefined, undefined, tx);

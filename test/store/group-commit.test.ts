@@ -65,4 +65,44 @@ describe.each(KINDS)('transactions that arrive together on %s', (kind) => {
     expect(ok.status).toBe('fulfilled');
     expect(await owners()).toEqual(['first', 'second']);
   });
+
+  it('commits a group of non-durable transactions without an fsync, unless a durable one is in it', async () => {
+    // SQLite: the level each transaction ran at, read inside it (1 NORMAL, 2 FULL).
+    // PostgreSQL ignores the option: its transactions commit as always.
+    const level = async (trx: Parameters<Parameters<typeof t.store.tx>[0]>[0]) =>
+      kind === 'sqlite' ? Number((await sql<{ synchronous: number }>`pragma synchronous`.execute(trx)).rows[0]!.synchronous) : null;
+    const full = kind === 'sqlite' ? 2 : null;
+    const normal = kind === 'sqlite' ? 1 : null;
+
+    const alone = await t.store.tx(async (trx) => {
+      await sql`insert into gc_rows (id, owner) values (1, 'claim')`.execute(trx);
+      return level(trx);
+    }, { durable: false });
+    expect(alone).toBe(normal);
+
+    // While a durable transaction runs, a non-durable and a durable one queue: they share the
+    // next group, which must be FULL.
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    const first = t.store.tx(async (trx) => {
+      await gate;
+      await sql`insert into gc_rows (id, owner) values (2, 'command')`.execute(trx);
+      return level(trx);
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    const relaxed = t.store.tx(async (trx) => {
+      await sql`insert into gc_rows (id, owner) values (3, 'record')`.execute(trx);
+      return level(trx);
+    }, { durable: false });
+    const durable = t.store.tx(async (trx) => {
+      await sql`insert into gc_rows (id, owner) values (4, 'command')`.execute(trx);
+      return level(trx);
+    });
+    open();
+    expect(await Promise.all([first, relaxed, durable])).toEqual([full, full, full]);
+
+    // Statements outside any group run at the configured level again.
+    if (kind === 'sqlite') expect(Number((await sql<{ synchronous: number }>`pragma synchronous`.execute(t.store.db)).rows[0]!.synchronous)).toBe(2);
+    expect(await owners()).toEqual(['claim', 'command', 'record', 'command']);
+  });
 });

@@ -123,5 +123,7 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Selectabl
     // In claim order (channel by channel, oldest first), which RETURNING does not promise.
     const order = new Map(claimed.map((c, i) => [c.id, i]));
     return rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-  });
+    // Not durable (connect.ts TxOptions): a claim lost in a power cut leaves its deliveries
+    // pending, and SQLite's start releases every lease anyway (dispatcher.ts).
+  }, { durable: false });
 }
