@@ -2,6 +2,7 @@
 // deleted in small batches with a pause between them, so pruning never holds the database
 // (SQLite's single writer above all) long enough to stall delivery.
 import type { Store } from '../store/connect.js';
+import { FINISHED_STATUSES } from '../store/delivery-states.js';
 
 export interface PruneResult {
   attempts: number;
@@ -38,7 +39,7 @@ export async function pruneOnce(store: Store, cutoff: number, opts: { pauseMs?: 
       .selectFrom('deliveries')
       .select('id')
       .where('created_at', '<', cutoff)
-      .where('status', 'in', ['succeeded', 'failed', 'cancelled'])
+      .where('status', 'in', [...FINISHED_STATUSES])
       .limit(BATCH)
       .execute()).map((r) => r.id);
     if (ids.length) {

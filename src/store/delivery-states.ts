@@ -39,6 +39,15 @@ export const TRANSITIONS = {
 
 export type Transition = keyof typeof TRANSITIONS;
 
+/**
+ * Statuses a delivery rests in: no transition moves it on except a user's resend (cancel's
+ * move from cancelled to cancelled keeps it where it is). Derived from the table, so a new
+ * status is finished or not by its transitions alone; retention prunes these.
+ */
+export const FINISHED_STATUSES: readonly DeliveryStatus[] = DELIVERY_STATUSES.filter(
+  (s) => !Object.entries(TRANSITIONS).some(([name, t]) => name !== 'resend' && t.to !== s && (t.from as readonly DeliveryStatus[]).includes(s)),
+);
+
 type DeliveryUpdate = UpdateQueryBuilder<Database, 'deliveries', 'deliveries', UpdateResult>;
 
 /**

@@ -1,5 +1,6 @@
 // Retention prunes old attempts, finished deliveries and events whose deliveries are gone,
-// in small batches; pending work and recent rows stay.
+// in small batches; pending work and recent rows stay. Finished means every status only a
+// resend leaves (store/delivery-states.ts): expired custom-action runs included.
 import { describe, expect, it } from 'vitest';
 import { pruneOnce } from '../../src/schedule/retention.js';
 import { KINDS, openTestStore } from '../helpers/stores.js';
@@ -13,15 +14,16 @@ describe.each(KINDS)('retention on %s', (kind) => {
       const now = Date.now();
       const old = now - 40 * day;
       const ev = (id: string, at: number) => ({ id, org_id: 1, project_id: null, type: 'project.updated', occurred_at: at, actor: '{}', data: '{}', before: null, after: null });
-      // 1,200 old finished deliveries (more than one batch), one old pending, one recent.
-      await db.insertInto('events').values([ev('e-old-done', old), ev('e-old-pending', old), ev('e-new', now), ev('e-old-alone', old)]).execute();
+      // 1,200 old finished deliveries (more than one batch; the first, whose event is
+      // e-old-done, expired), one old pending, one old in flight, one recent.
+      await db.insertInto('events').values([ev('e-old-done', old), ev('e-old-pending', old), ev('e-new', now), ev('e-old-alone', old), ev('e-old-sending', old)]).execute();
       const delivery = (event_id: string, status: string, at: number) => ({
         org_id: 1, notification_id: 1, channel_id: 1, event_id, event_type: 'project.updated', part: 0, payload: null, status, attempt_count: 1, retry_index: 0,
         next_attempt_at: at, lease_until: null, leased_by: null, last_status: 200, last_error: null, created_at: at, updated_at: at, completed_at: at,
       });
-      const rows = Array.from({ length: 1200 }, (_, i) => delivery(i === 0 ? 'e-old-done' : `x-${i}`, i % 2 ? 'succeeded' : 'failed', old));
+      const rows = Array.from({ length: 1200 }, (_, i) => delivery(i === 0 ? 'e-old-done' : `x-${i}`, (['expired', 'succeeded', 'failed', 'cancelled'] as const)[i % 4]!, old));
       for (let i = 0; i < rows.length; i += 200) await db.insertInto('deliveries').values(rows.slice(i, i + 200)).execute();
-      await db.insertInto('deliveries').values([delivery('e-old-pending', 'pending', old), delivery('e-new', 'succeeded', now)]).execute();
+      await db.insertInto('deliveries').values([delivery('e-old-pending', 'pending', old), delivery('e-old-sending', 'sending', old), delivery('e-new', 'succeeded', now)]).execute();
       const ids = (await db.selectFrom('deliveries').select('id').where('created_at', '=', old).limit(5).execute()).map((r) => r.id);
       await db
         .insertInto('attempts')
@@ -43,9 +45,9 @@ describe.each(KINDS)('retention on %s', (kind) => {
       expect(await db.selectFrom('outbox').select('id').execute()).toEqual([]);
       expect((await db.selectFrom('digest_windows').select('fire_at').execute()).map((r) => r.fire_at)).toEqual([now]);
       const left = await db.selectFrom('deliveries').select(['event_id', 'status']).orderBy('id').execute();
-      expect(left).toEqual([{ event_id: 'e-old-pending', status: 'pending' }, { event_id: 'e-new', status: 'succeeded' }]);
+      expect(left).toEqual([{ event_id: 'e-old-pending', status: 'pending' }, { event_id: 'e-old-sending', status: 'sending' }, { event_id: 'e-new', status: 'succeeded' }]);
       const events = (await db.selectFrom('events').select('id').orderBy('seq').execute()).map((e) => e.id);
-      expect(events).toEqual(['e-old-pending', 'e-new']);
+      expect(events).toEqual(['e-old-pending', 'e-new', 'e-old-sending']);
     } finally {
       await cleanup();
     }
