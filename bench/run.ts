@@ -43,7 +43,8 @@
 // 127.0.0.1:6379 (the bench does not start it), and there it runs without persistence
 // (appendonly no, save ""), so an acknowledged add is in memory only. Labelcast's SQLite runs
 // in WAL mode with synchronous=FULL (store/connect.ts; LABELCAST_SQLITE_SYNC), an fsync per
-// commit; PostgreSQL (Labelcast's and graphile-worker's alike) with synchronous_commit=on.
+// commit of every command (the dispatcher's own claims and records commit at NORMAL when no
+// command shares their group, store/group-commit.ts); PostgreSQL (Labelcast's and graphile-worker's alike) with synchronous_commit=on.
 // Each run reads these settings from the running systems (results.durability).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
