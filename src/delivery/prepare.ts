@@ -11,6 +11,7 @@ import { getProject } from '../domain/project-reads.js';
 import type { WebhookConfig, SlackConfig } from '../model/channel-config.js';
 import type { CanonicalEvent } from '../model/event.js';
 import type { Db } from '../store/db.js';
+import type { DatabaseKind } from '../store/kind.js';
 import { eventRowsById } from '../store/queue/event-rows.js';
 import type { ChannelTable, DeliveryTable } from '../store/schema.js';
 import { openOrPlain, type Keyring } from '../store/seal.js';
@@ -39,7 +40,7 @@ export async function prepare(svc: Services, deliveries: Selectable<DeliveryTabl
   for (const part of chunks(eventIds, 500)) {
     for (const row of await eventRowsById(db, svc.store.kind, part)) events.set(row.id, eventFromRow(row));
   }
-  const context = await loadContext(db, deliveries, channels, events);
+  const context = await loadContext(db, svc.store.kind, deliveries, channels, events);
   // Opening costs about 3.4 µs a value (200,000 opens of a whsec_ secret, measured on the
   // loaded 2-core test machine); done once per channel per claim, not per delivery.
   const open = new Map([...channels.values()].map((c) => [c.id, openChannel(svc.ring, c)]));
@@ -73,6 +74,7 @@ function openChannel(ring: Keyring, c: Selectable<ChannelTable>): OpenedChannel 
  */
 async function loadContext(
   db: Db,
+  kind: DatabaseKind,
   deliveries: Selectable<DeliveryTable>[],
   channels: Map<number, Selectable<ChannelTable>>,
   events: Map<string, CanonicalEvent>,
@@ -94,7 +96,7 @@ async function loadContext(
   }
   for (const id of projectIds) {
     try {
-      context.projects.set(id, await getProject(db, orgOf.get(id)!, id));
+      context.projects.set(id, await getProject(db, kind, orgOf.get(id)!, id));
     } catch {
       // Deleted since: the dialect falls back to the event's own snapshot.
     }

@@ -85,7 +85,7 @@ export async function createProject(ctx: Ctx, input: NewProject): Promise<Projec
     .insertInto('stages')
     .values(stages.map((s, i) => ({ project_id: row.id, stage_hash: newHash(), position: i, kind: s.kind, title: s.title ?? DEFAULT_TITLES[s.kind] })))
     .execute();
-  const snapshot = await projectSnapshot(ctx.trx, ctx.actor.org_id, row.id);
+  const snapshot = await projectSnapshot(ctx.trx, ctx.store.kind, ctx.actor.org_id, row.id);
   await emit(ctx, { type: 'project.created', project_id: row.id, data: { project: snapshot }, after: snapshot });
   await applyStageWebhooks(ctx, row, stages);
   return snapshot;
@@ -93,7 +93,7 @@ export async function createProject(ctx: Ctx, input: NewProject): Promise<Projec
 
 export async function updateProject(ctx: Ctx, id: number, patch: ProjectPatch): Promise<ProjectView & { workflow: { stages: StageView[] } }> {
   requireRole(ctx.actor, CAN.manageProjects, 'change projects');
-  const before = await projectSnapshot(ctx.trx, ctx.actor.org_id, id);
+  const before = await projectSnapshot(ctx.trx, ctx.store.kind, ctx.actor.org_id, id);
   const changed = (['title', 'description', 'label_config'] as const).filter((k) => patch[k] !== undefined && patch[k] !== before[k]);
   const statusChanged = patch.status !== undefined && patch.status !== before.status;
   if (changed.length === 0 && !statusChanged) return before;
@@ -127,7 +127,7 @@ export async function updateProject(ctx: Ctx, id: number, patch: ProjectPatch): 
 
 export async function deleteProject(ctx: Ctx, id: number): Promise<void> {
   requireRole(ctx.actor, CAN.manageProjects, 'delete projects');
-  const before = await projectSnapshot(ctx.trx, ctx.actor.org_id, id);
+  const before = await projectSnapshot(ctx.trx, ctx.store.kind, ctx.actor.org_id, id);
   await dropProjectStageWebhooks(ctx, before.workflow.stages.map((s) => s.id));
   // Children first; the event keeps the project's last state for receivers.
   await ctx.trx.deleteFrom('activity').where('project_id', '=', id).execute();
@@ -177,7 +177,7 @@ export async function getWorkflow(db: Db, orgId: number, projectId: number): Pro
 export async function replaceWorkflow(ctx: Ctx, projectId: number, stages: StageInput[]) {
   requireRole(ctx.actor, CAN.manageProjects, 'change workflows');
   validateStages(stages);
-  const before = await projectSnapshot(ctx.trx, ctx.actor.org_id, projectId);
+  const before = await projectSnapshot(ctx.trx, ctx.store.kind, ctx.actor.org_id, projectId);
   const existing = await loadStages(ctx.trx, projectId);
   const wanted = new Set(stages.map((s) => s.kind));
   for (const old of existing) {
@@ -198,7 +198,7 @@ export async function replaceWorkflow(ctx: Ctx, projectId: number, stages: Stage
     }
   }
   await ctx.trx.updateTable('projects').set({ updated_at: ctx.now }).where('id', '=', projectId).execute();
-  const after = await projectSnapshot(ctx.trx, ctx.actor.org_id, projectId);
+  const after = await projectSnapshot(ctx.trx, ctx.store.kind, ctx.actor.org_id, projectId);
   await emit(ctx, { type: 'project.updated', project_id: projectId, data: { project: after, changed: ['workflow'] }, before, after });
   await applyStageWebhooks(ctx, after, stages);
   return getWorkflow(ctx.trx, ctx.actor.org_id, projectId);

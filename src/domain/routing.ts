@@ -67,7 +67,7 @@ export interface Routed {
  */
 async function projectState(ctx: Ctx, projectId: number): Promise<Record<string, unknown> | null> {
   try {
-    return (await getProject(ctx.trx, ctx.actor.org_id, projectId)) as unknown as Record<string, unknown>;
+    return (await getProject(ctx.trx, ctx.store.kind, ctx.actor.org_id, projectId)) as unknown as Record<string, unknown>;
   } catch {
     return null;
   }

@@ -10,7 +10,7 @@ import { notFound } from '../model/errors.js';
 import { emit } from './events.js';
 import { newHash } from '../model/ids.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
-import { loadStages, projectSnapshot } from './project-reads.js';
+import { loadProject, loadStages, projectSnapshot } from './project-reads.js';
 import { type StageKind } from '../model/views.js';
 import { type TaskView } from '../model/views.js';
 import { taskView } from './views.js';
@@ -26,7 +26,7 @@ export interface NewTask {
 
 export async function importTasks(ctx: Ctx, projectId: number, tasks: NewTask[]): Promise<TaskView[]> {
   requireRole(ctx.actor, CAN.manageProjects, 'import tasks');
-  const project = await projectSnapshot(ctx.trx, ctx.actor.org_id, projectId);
+  const project = await projectSnapshot(ctx.trx, ctx.store.kind, ctx.actor.org_id, projectId);
   const stages = await loadStages(ctx.trx, projectId);
   const annotate = stages.find((s) => s.kind === 'annotate')!;
   const assignees = [...new Set(tasks.flatMap((t) => [t.assignee, t.reviewer]).filter((a): a is number => typeof a === 'number'))];
@@ -97,7 +97,7 @@ export async function getTask(db: Db, orgId: number, id: number): Promise<TaskVi
 }
 
 export async function listTasks(db: Db, orgId: number, projectId: number, q: PageQuery & { stage?: StageKind | undefined }): Promise<Page<TaskView>> {
-  await projectSnapshot(db, orgId, projectId);
+  await loadProject(db, orgId, projectId);
   const stages = await loadStages(db, projectId);
   const limit = pageLimit(q);
   let query = db.selectFrom('tasks').selectAll().where('project_id', '=', projectId).where('id', '>', decodeCursor(q.cursor));

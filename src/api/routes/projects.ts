@@ -30,7 +30,7 @@ export async function projectRoutes(app: Api, { svc }: { svc: Services }) {
 
   app.get('/projects/:id', {
     schema: { operationId: 'getProject', tags, summary: 'A project with its workflow and Label Studio counters', params: IdParams, response: { 200: ProjectWithCounters, ...errorResponses } },
-  }, (req) => getProject(svc.store.db, req.actor.org_id, req.params.id));
+  }, (req) => getProject(svc.store.db, svc.store.kind, req.actor.org_id, req.params.id));
 
   app.patch('/projects/:id', {
     schema: { operationId: 'updateProject', tags, summary: 'Change title, description, label config or status', params: IdParams, body: ProjectPatch, response: { 200: Project, ...errorResponses } },
