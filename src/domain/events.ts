@@ -8,8 +8,9 @@ import type { EventTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/db.js';
 import { writeEvent } from '../store/queue/enqueue.js';
-import { notFound } from '../model/errors.js';
-import { PROJECT_STATE_KEY, routeEvent } from './routing.js';
+import { AppError, notFound } from '../model/errors.js';
+import { PROJECT_STATE_KEY, routeEvent, signalWork, writeEmailItems } from './routing.js';
+import { routesFor } from '../store/queue/routes.js';
 import { decodeCursor, pageLimit, toPage, type Page } from './paging.js';
 
 
@@ -21,6 +22,9 @@ export interface EmitInput {
   after?: unknown;
 }
 
+/** How often a command routes again when the routes change under it (each time, a fresh read). */
+const ROUTING_TRIES = 5;
+
 export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
   const id = uuidv7(ctx.now);
   const actor: EventActor = {
@@ -28,13 +32,18 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
     email: ctx.actor.email,
     api_key_id: ctx.actor.api_key_id,
   };
-  // Routed first: routing may add to the data what its channels need from this moment (the
-  // project's counters, domain/routing.ts); the event row and its deliveries are written
-  // together (one statement on PostgreSQL) and commit together.
-  const routed = await routeEvent(ctx, { id, type: input.type, project_id: input.project_id, data: input.data, before: input.before });
-  await writeEvent(ctx.trx, ctx.store.kind, {
+  const orgId = ctx.actor.org_id;
+  const routes = ctx.store.routes;
+  for (let attempt = 1; ; attempt++) {
+    // Routed first: routing may add to the data what its channels need from this moment (the
+    // project's counters, domain/routing.ts); the event row and its deliveries are written
+    // together (one statement on PostgreSQL, which also checks the routes were current) and
+    // commit together.
+    const { version, targets } = await routesFor(ctx.trx, ctx.store.kind, routes, orgId);
+    const routed = await routeEvent(ctx, { id, type: input.type, project_id: input.project_id, data: input.data, before: input.before }, targets);
+    const written = await writeEvent(ctx.trx, ctx.store.kind, {
       id,
-      org_id: ctx.actor.org_id,
+      org_id: orgId,
       project_id: input.project_id,
       type: input.type,
       occurred_at: ctx.now,
@@ -42,8 +51,16 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
       data: JSON.stringify(routed.data),
       before: input.before === undefined ? null : JSON.stringify(input.before),
       after: input.after === undefined ? null : JSON.stringify(input.after),
-  }, routed.deliveries);
-  return id;
+    }, routed.deliveries, version);
+    if (written) {
+      await writeEmailItems(ctx, routed.emails);
+      if (routed.deliveries.length > 0) await signalWork(ctx);
+      return id;
+    }
+    // A notification or channel of this organization changed since these routes were read.
+    routes.forget(orgId);
+    if (attempt >= ROUTING_TRIES) throw new AppError('service_unavailable', 'The notifications of this organization kept changing while the event was routed; nothing was written. Retry the request.');
+  }
 }
 
 export function eventFromRow(row: Selectable<EventTable>): CanonicalEvent {

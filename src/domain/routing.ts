@@ -6,7 +6,7 @@
 import type { Insertable } from 'kysely';
 import type { Ctx } from './context.js';
 import type { DeliveryTable, EmailItemTable } from '../store/schema.js';
-import { channelTargets, type ChannelTarget } from '../store/queue/enqueue.js';
+import type { ChannelTarget } from '../store/queue/routes.js';
 import { dialect } from '../dialects/index.js';
 import { DIALECTS_WITH_PROJECT_STATE, PROJECT_STATE_KEY } from '../dialects/dialect.js';
 
@@ -33,19 +33,34 @@ function triggerMatches(t: Trigger, ev: RoutableEvent): boolean {
   return eventTriggerMatches(t, ev);
 }
 
+/** A target's JSON columns, parsed once per cached row (the routes are shared and never mutated). */
+interface Parsed {
+  triggers: Trigger[];
+  scope: 'all' | number[];
+  config: { dialect?: string; recipients?: string[]; format?: string };
+}
+const parsedTargets = new WeakMap<ChannelTarget, Parsed>();
+
+function parsed(t: ChannelTarget): Parsed {
+  let p = parsedTargets.get(t);
+  if (!p) {
+    p = { triggers: JSON.parse(t.triggers) as Trigger[], scope: JSON.parse(t.scope) as Parsed['scope'], config: JSON.parse(t.config) as Parsed['config'] };
+    parsedTargets.set(t, p);
+  }
+  return p;
+}
+
 /** Does a notification with this scope and these triggers want the event? */
-export function matches(target: Pick<ChannelTarget, 'scope' | 'triggers'>, ev: RoutableEvent): boolean {
-  const triggers = JSON.parse(target.triggers) as Trigger[];
-  if (!triggers.some((t) => triggerMatches(t, ev))) return false;
-  const scope = JSON.parse(target.scope) as 'all' | number[];
-  return scope === 'all' || (ev.project_id !== null && scope.includes(ev.project_id));
+function matches(target: Parsed, ev: RoutableEvent): boolean {
+  if (!target.triggers.some((t) => triggerMatches(t, ev))) return false;
+  return target.scope === 'all' || (ev.project_id !== null && target.scope.includes(ev.project_id));
 }
 
 /** How many messages the channel's dialect makes of the event (0: it has none for it). */
-export function partsFor(target: Pick<ChannelTarget, 'scope' | 'config' | 'kind'>, ev: RoutableEvent): number {
+function partsFor(target: ChannelTarget, cfg: Parsed['config'], ev: RoutableEvent): number {
   // Slack, pipeline emails and custom actions take every event they are routed.
   if (target.kind === 'slack' || target.kind === 'email' || target.kind === 'action') return 1;
-  const cfg = JSON.parse(target.config) as { dialect: string };
+  if (cfg.dialect === undefined) return 0;
   const d = dialect(cfg.dialect);
   if (!d.supports(ev.type)) return 0;
   // Label Studio sends project deletions to organization-level webhooks only (seed 003).
@@ -56,6 +71,8 @@ export function partsFor(target: Pick<ChannelTarget, 'scope' | 'config' | 'kind'
 export interface Routed {
   /** One per matching channel and part, for the caller to write with its event. */
   deliveries: Insertable<DeliveryTable>[];
+  /** One per windowed email recipient, written once the event is (writeEmailItems). */
+  emails: Insertable<EmailItemTable>[];
   /** The data to store with the event: its own, plus the project's state when a channel needs it. */
   data: Record<string, unknown>;
 }
@@ -73,41 +90,44 @@ async function projectState(ctx: Ctx, projectId: number): Promise<Record<string,
   }
 }
 
-export async function routeEvent(ctx: Ctx, ev: RoutableEvent): Promise<Routed> {
-  // Channels switched off by the user get nothing; channels disabled by failures still get
-  // their deliveries, held until the channel is re-enabled (nothing accepted is lost).
-  const targets = await channelTargets(ctx.trx, ctx.store.kind, ctx.actor.org_id);
+/**
+ * What an event becomes for these targets (an organization's routes, store/queue/routes.ts).
+ * Writes nothing: the caller writes the event with its deliveries only if the routes were
+ * still current, and routes again otherwise (domain/events.ts).
+ */
+export async function routeEvent(ctx: Ctx, ev: RoutableEvent, targets: readonly ChannelTarget[]): Promise<Routed> {
+  // Channels switched off by the user get nothing (they are not among the targets); channels
+  // disabled by failures still get their deliveries, held until the channel is re-enabled
+  // (nothing accepted is lost).
   const rows: Insertable<DeliveryTable>[] = [];
   const emails: Insertable<EmailItemTable>[] = [];
   let wantsState = false;
   for (const t of targets) {
-    if (!matches(t, ev)) continue;
-    if (t.kind === 'email' && !isImmediateEmail(t.config)) {
+    const p = parsed(t);
+    if (!matches(p, ev)) continue;
+    // A pipeline's Send email action sends one message per event in seed 004's form, at once;
+    // other email channels collect events in windows (seed 000).
+    if (t.kind === 'email' && p.config.format !== 'superannotate') {
       // Emails are collected per recipient and sent in windows (seed 000: every 5 minutes),
       // by schedule/email-batches.ts; the window is the one this event falls in.
       const windowStart = Math.floor(ctx.now / ctx.svc.delivery.emailWindowMs) * ctx.svc.delivery.emailWindowMs;
-      for (const recipient of (JSON.parse(t.config) as { recipients: string[] }).recipients) {
+      for (const recipient of p.config.recipients ?? []) {
         emails.push({ org_id: ctx.actor.org_id, recipient, window_start: windowStart, event_id: ev.id, notification_id: t.notification_id, channel_id: t.channel_id, batch_id: null, created_at: ctx.now });
       }
       continue;
     }
-    const parts = partsFor(t, ev);
-    if (parts > 0 && t.kind === 'webhook' && DIALECTS_WITH_PROJECT_STATE.has((JSON.parse(t.config) as { dialect: string }).dialect)) wantsState = true;
+    const parts = partsFor(t, p.config, ev);
+    if (parts > 0 && t.kind === 'webhook' && DIALECTS_WITH_PROJECT_STATE.has(p.config.dialect!)) wantsState = true;
     for (let part = 0; part < parts; part++) rows.push(newDelivery(ctx, t, { event_id: ev.id, event_type: ev.type, payload: null, part }));
   }
-  for (let i = 0; i < emails.length; i += 500) await ctx.trx.insertInto('email_items').values(emails.slice(i, i + 500)).execute();
   const state = wantsState && ev.project_id !== null ? await projectState(ctx, ev.project_id) : null;
   const data = state ? { ...ev.data, [PROJECT_STATE_KEY]: state } : ev.data;
-  if (rows.length > 0) await signalWork(ctx);
-  return { deliveries: rows, data };
+  return { deliveries: rows, emails, data };
 }
 
-/**
- * A pipeline's Send email action sends one message per event in seed 004's form, at once;
- * other email channels collect events in windows (seed 000).
- */
-export function isImmediateEmail(config: string): boolean {
-  return (JSON.parse(config) as { format?: string }).format === 'superannotate';
+/** The windowed email items of a routed event, once the event itself is written. */
+export async function writeEmailItems(ctx: Ctx, emails: Insertable<EmailItemTable>[]): Promise<void> {
+  for (let i = 0; i < emails.length; i += 500) await ctx.trx.insertInto('email_items').values(emails.slice(i, i + 500)).execute();
 }
 
 /** A delivery due now: for an event, or (event_id null) for a message carried in payload. */

@@ -25,7 +25,7 @@ export async function closeEmailWindows(store: Store, windowMs: number, now: num
       const inserted = await trx
         .insertInto('deliveries')
         .values(newDelivery({ actor: { org_id: Number(g.org_id) }, now: Date.now() }, { notification_id: Number(g.notification_id), channel_id: Number(g.channel_id) }, { event_id: null, event_type: 'email.batch', payload, dedupe_key: key }))
-        .onConflict((oc) => oc.column('dedupe_key').doNothing())
+        .onConflict((oc) => oc.column('dedupe_key').where('dedupe_key', 'is not', null).doNothing())
         .returning('id')
         .executeTakeFirst();
       const items = trx

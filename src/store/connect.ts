@@ -10,6 +10,7 @@ import type { Db, Tx } from './db.js';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations.js';
 import { groupCommit } from './group-commit.js';
+import { RouteCache } from './queue/routes.js';
 
 import type { DatabaseKind } from './kind.js';
 export const WORK_CHANNEL = 'labelcast_work';
@@ -35,6 +36,8 @@ export interface Store {
   /** PostgreSQL: call onWork when another process signals work; returns a stop function.
    *  Reconnects by itself after a database restart. SQLite: nothing to listen to. */
   listenForWork(onWork: () => void): Promise<() => Promise<void>>;
+  /** This process's copy of each organization's routes, checked against their version before use (queue/routes.ts). */
+  readonly routes: RouteCache;
   close(): Promise<void>;
 }
 
@@ -217,6 +220,7 @@ function makeStore(
     forUpdate: (q) => (kind === 'postgres' ? q.forUpdate() : q),
     notifyWork: kind === 'postgres' ? coalescedNotify(db) : () => undefined,
     listenForWork,
+    routes: new RouteCache(),
     close,
   };
 }

@@ -1,7 +1,7 @@
 // One ordered list of migrations for both databases. The few type differences (how an
 // auto-incrementing key and a 64-bit integer are spelled) are resolved by the helpers
 // below, so a migration reads the same for SQLite and PostgreSQL.
-import { Migrator, type ColumnDefinitionBuilder, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type ColumnDefinitionBuilder, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { DatabaseKind } from './kind.js';
 
 function types(kind: DatabaseKind) {
@@ -407,6 +407,74 @@ function pipelines(kind: DatabaseKind): Migration {
   };
 }
 
+// What routing reads (store/queue/routes.ts): an organization's switched-on channels with
+// their notifications' scope and triggers. These columns, and rows coming or going, are all
+// that can change a route; the dispatcher's constant health and pacing updates to channels
+// touch none of them, so they leave the version alone.
+const NOTIFICATION_ROUTE_COLUMNS = ['active', 'scope', 'triggers'];
+const CHANNEL_ROUTE_COLUMNS = ['active', 'kind', 'config', 'notification_id', 'org_id'];
+
+function routingVersions(kind: DatabaseKind): Migration {
+  const t = types(kind);
+  return {
+    async up(db: Kysely<any>) {
+      // One version per organization, changed in the same transaction as any change to its
+      // routes, so a process may route from a cache of them while the version it read is the
+      // one committed. A new version is never a value seen before, even after a rolled-back
+      // change (a process may have cached what that transaction saw): a sequence on
+      // PostgreSQL (not rolled back), 64 random bits on SQLite.
+      await db.schema
+        .createTable('routing_versions')
+        .addColumn('org_id', t.big, (c) => c.primaryKey())
+        .addColumn('version', t.big, (c) => c.notNull())
+        .execute();
+      const tables = [
+        ['notifications', NOTIFICATION_ROUTE_COLUMNS],
+        ['channels', CHANNEL_ROUTE_COLUMNS],
+      ] as const;
+      if (t.pg) {
+        await sql`create sequence routing_version_seq`.execute(db);
+        await sql
+          .raw(
+            `create function bump_routing_version() returns trigger language plpgsql as $$
+            declare org bigint;
+            begin
+              if tg_op = 'DELETE' then org := old.org_id; else org := new.org_id; end if;
+              insert into routing_versions (org_id, version) values (org, nextval('routing_version_seq'))
+                on conflict (org_id) do update set version = excluded.version;
+              if tg_op = 'UPDATE' and old.org_id <> new.org_id then
+                insert into routing_versions (org_id, version) values (old.org_id, nextval('routing_version_seq'))
+                  on conflict (org_id) do update set version = excluded.version;
+              end if;
+              return null;
+            end $$`,
+          )
+          .execute(db);
+        for (const [table, columns] of tables) {
+          await sql
+            .raw(`create trigger ${table}_routing after insert or delete or update of ${columns.join(', ')} on ${table} for each row execute function bump_routing_version()`)
+            .execute(db);
+        }
+      } else {
+        const bump = (org: string) =>
+          `insert into routing_versions (org_id, version) values (${org}, random()) on conflict (org_id) do update set version = excluded.version;`;
+        for (const [table, columns] of tables) {
+          await sql.raw(`create trigger ${table}_routing_insert after insert on ${table} begin ${bump('new.org_id')} end`).execute(db);
+          await sql.raw(`create trigger ${table}_routing_delete after delete on ${table} begin ${bump('old.org_id')} end`).execute(db);
+          await sql
+            .raw(`create trigger ${table}_routing_update after update of ${columns.join(', ')} on ${table} begin ${bump('new.org_id')} ${bump('old.org_id')} end`)
+            .execute(db);
+        }
+      }
+      // Most deliveries have no dedupe key (only scheduled ones do): a partial index spares
+      // every routed delivery an index entry (docs/performance.md). Inserts that rely on it
+      // name its predicate in their ON CONFLICT clause.
+      await db.schema.dropIndex('deliveries_dedupe').execute();
+      await db.schema.createIndex('deliveries_dedupe').on('deliveries').column('dedupe_key').unique().where(sql.ref('dedupe_key'), 'is not', null).execute();
+    },
+  };
+}
+
 export function migrations(kind: DatabaseKind): Record<string, Migration> {
   return {
     '0001_initial': initial(kind),
@@ -414,6 +482,7 @@ export function migrations(kind: DatabaseKind): Record<string, Migration> {
     '0003_messaging': messaging(kind),
     '0004_channel_not_before': channelNotBefore(kind),
     '0005_pipelines': pipelines(kind),
+    '0006_routing_versions': routingVersions(kind),
   };
 }
 

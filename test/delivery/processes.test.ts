@@ -139,6 +139,38 @@ describe('several processes on one PostgreSQL', () => {
     }
     expect(workers.size).toBe(2);
   });
+
+  it("routes each event by the notifications another process committed, though each caches its routes", async () => {
+    const env = await storage('postgres');
+    const rx = await receiver(0);
+    // Two API processes: "here" emits the events (and caches the organization's routes),
+    // "there" changes the notifications.
+    const here = await child(env, ['--role', 'all']);
+    const there = await child(env, ['--role', 'api']);
+    const project = (await api(here.url, 'POST', '/v1/projects', { title: 'routes' })).body;
+    const first = (await api(there.url, 'POST', '/v1/notifications', { title: 'one', triggers: ['project.updated'], channels: [{ type: 'webhook', url: `${rx.url}/one` }] })).body;
+    let n = 0;
+    // How many deliveries "here" gave its next event.
+    const update = async (): Promise<string[]> => {
+      const res = await api(here.url, 'PATCH', `/v1/projects/${project.id}`, { description: `change ${n++}` });
+      expect(res.status).toBe(200);
+      const ev = (await api(here.url, 'GET', '/v1/events?type=project.updated&limit=500')).body.data.at(-1);
+      const ds = (await api(here.url, 'GET', '/v1/deliveries?limit=500')).body.data.filter((d: any) => d.event_id === ev.id);
+      return ds.map((d: any) => d.notification).sort();
+    };
+    expect(await update()).toEqual([first.id]);
+    expect(await update()).toEqual([first.id]);
+    const second = (await api(there.url, 'POST', '/v1/notifications', { title: 'two', triggers: ['project.updated'], channels: [{ type: 'webhook', url: `${rx.url}/two` }] })).body;
+    expect(await update()).toEqual([first.id, second.id].sort());
+    expect((await api(there.url, 'PATCH', `/v1/notifications/${first.id}`, { active: false })).status).toBe(200);
+    expect(await update()).toEqual([second.id]);
+    expect((await api(there.url, 'PATCH', `/v1/notifications/${second.id}`, { triggers: ['task.created'] })).status).toBe(200);
+    expect(await update()).toEqual([]);
+    expect((await api(there.url, 'DELETE', `/v1/notifications/${second.id}`)).status).toBe(204);
+    expect((await api(there.url, 'PATCH', `/v1/notifications/${first.id}`, { active: true })).status).toBe(200);
+    expect(await update()).toEqual([first.id]);
+    await waitFor(() => rx.received.length >= 5, 'the routed deliveries', 10_000);
+  });
 });
 
 describe('graceful shutdown', () => {

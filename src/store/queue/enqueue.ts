@@ -1,33 +1,13 @@
-// What a command writes to the queue inside its transaction: one delivery per matching
-// channel (domain/routing.ts decides which), and the read routing starts from. Every command
+// What a command writes to the queue inside its transaction: its event and one delivery per
+// matching channel (domain/routing.ts decides which, from routes.ts). Every command
 // that emits pays these statements and its event's (event-rows.ts), so they are written out
 // (raw.ts) rather than built by the query builder each time.
 import type { Insertable } from 'kysely';
 import type { Db, Tx } from '../db.js';
 import type { DatabaseKind } from '../kind.js';
 import type { DeliveryTable, EventTable } from '../schema.js';
-import { insertRows, runRaw, runText, type RawStatement } from '../raw.js';
+import { insertRows, runText } from '../raw.js';
 import { EVENT_COLUMNS, insertEvent } from './event-rows.js';
-
-/** A channel that may receive an organization's events, with its notification's rules. */
-export interface ChannelTarget {
-  channel_id: number;
-  notification_id: number;
-  kind: string;
-  scope: string;
-  triggers: string;
-  config: string;
-}
-
-const TARGETS_OF = (p: string) => `select c.id as channel_id, n.id as notification_id, c.kind, n.scope, n.triggers, c.config
-  from channels c join notifications n on n.id = c.notification_id
-  where c.org_id = ${p} and c.active = 1 and n.active = 1`;
-const TARGETS: RawStatement = { sqlite: TARGETS_OF('?'), postgres: TARGETS_OF('$1') };
-
-/** Channels switched on, of notifications switched on (disabled-by-failure ones included). */
-export function channelTargets(trx: Tx, kind: DatabaseKind, orgId: number): Promise<ChannelTarget[]> {
-  return runRaw<ChannelTarget>(trx, kind, TARGETS, [orgId]);
-}
 
 const DELIVERY_COLUMNS = [
   'org_id', 'notification_id', 'channel_id', 'event_id', 'event_type', 'payload', 'part', 'dedupe_key', 'status', 'attempt_count', 'retry_index',
@@ -38,22 +18,39 @@ export function insertDeliveries(q: Db | Tx, kind: DatabaseKind, rows: Insertabl
   return insertRows(q, kind, 'deliveries', DELIVERY_COLUMNS, rows);
 }
 
-// PostgreSQL: the event and its first 500 deliveries in one statement (one round trip of the
-// eight a routed command made; a command's statements are round trips to a server sharing
-// the machine's two cores, docs/performance.md).
-const EVENT_WITH_DELIVERIES = `with ev as (insert into events (${EVENT_COLUMNS.join(', ')}) values (${EVENT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}))
-  insert into deliveries (${DELIVERY_COLUMNS.join(', ')}) select ${DELIVERY_COLUMNS.join(', ')}
-  from json_populate_recordset(null::deliveries, $${EVENT_COLUMNS.length + 1}::json)`;
+// PostgreSQL: the routing version check, the event and its first 500 deliveries in one
+// statement (a command's statements are round trips to a server sharing the machine's two
+// cores, docs/performance.md). The rows are written only if the organization's routing
+// version is still the one the deliveries were routed with (routes.ts); the statement
+// returns the version it saw either way.
+const CHECKED_EVENT = `with v as (select coalesce((select version from routing_versions where org_id = $3), 0) as version),
+  ev as (insert into events (${EVENT_COLUMNS.join(', ')}) select ${EVENT_COLUMNS.join(', ')}
+    from json_populate_record(null::events, $1::json) where (select version from v) = $4),
+  d as (insert into deliveries (${DELIVERY_COLUMNS.join(', ')}) select ${DELIVERY_COLUMNS.join(', ')}
+    from json_populate_recordset(null::deliveries, $2::json) where (select version from v) = $4)
+  select version from v`;
 
-/** An event and its deliveries, written in the command's transaction. */
-export async function writeEvent(trx: Tx, kind: DatabaseKind, event: Omit<Insertable<EventTable>, 'seq'>, deliveries: Insertable<DeliveryTable>[]): Promise<void> {
+/**
+ * An event and its deliveries, written in the command's transaction, if they were routed
+ * with the organization's current routes (routingVersion: the version of the routes used).
+ * false: nothing was written; route again from fresh routes. SQLite's caller checked the
+ * version in this transaction already (routes.ts), so there it always writes.
+ */
+export async function writeEvent(
+  trx: Tx,
+  kind: DatabaseKind,
+  event: Omit<Insertable<EventTable>, 'seq'>,
+  deliveries: Insertable<DeliveryTable>[],
+  routingVersion: number,
+): Promise<boolean> {
   let rest = deliveries;
-  if (kind === 'postgres' && deliveries.length > 0) {
-    const ev = event as Record<string, unknown>;
-    await runText(trx, EVENT_WITH_DELIVERIES, [...EVENT_COLUMNS.map((c) => ev[c] ?? null), JSON.stringify(deliveries.slice(0, 500))]);
+  if (kind === 'postgres') {
+    const [seen] = await runText<{ version: number }>(trx, CHECKED_EVENT, [JSON.stringify(event), JSON.stringify(deliveries.slice(0, 500)), event.org_id, routingVersion]);
+    if (Number(seen?.version) !== routingVersion) return false;
     rest = deliveries.slice(500);
   } else {
     await insertEvent(trx, kind, event);
   }
   for (let i = 0; i < rest.length; i += 500) await insertDeliveries(trx, kind, rest.slice(i, i + 500));
+  return true;
 }
