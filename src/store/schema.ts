@@ -285,7 +285,14 @@ export interface SettingTable {
   value: string;
 }
 
+/** One per organization: changes whenever what routing reads does (store/queue/routes.ts). */
+export interface RoutingVersionTable {
+  org_id: number;
+  version: number;
+}
+
 export interface Database {
+  routing_versions: RoutingVersionTable;
   pipeline_hooks: PipelineHookTable;
   action_secrets: ActionSecretTable;
   email_items: EmailItemTable;
