@@ -422,7 +422,7 @@ function routingVersions(kind: DatabaseKind): Migration {
       // routes, so a process may route from a cache of them while the version it read is the
       // one committed. A new version is never a value seen before, even after a rolled-back
       // change (a process may have cached what that transaction saw): a sequence on
-      // PostgreSQL (not rolled back), 64 random bits on SQLite.
+      // PostgreSQL (not rolled back), 53 random bits on SQLite (exact as a JavaScript number).
       await db.schema
         .createTable('routing_versions')
         .addColumn('org_id', t.big, (c) => c.primaryKey())
@@ -457,7 +457,7 @@ function routingVersions(kind: DatabaseKind): Migration {
         }
       } else {
         const bump = (org: string) =>
-          `insert into routing_versions (org_id, version) values (${org}, random()) on conflict (org_id) do update set version = excluded.version;`;
+          `insert into routing_versions (org_id, version) values (${org}, random() & 9007199254740991) on conflict (org_id) do update set version = excluded.version;`;
         for (const [table, columns] of tables) {
           await sql.raw(`create trigger ${table}_routing_insert after insert on ${table} begin ${bump('new.org_id')} end`).execute(db);
           await sql.raw(`create trigger ${table}_routing_delete after delete on ${table} begin ${bump('old.org_id')} end`).execute(db);
