@@ -10,6 +10,7 @@ import type { Db, Tx } from './db.js';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations.js';
 import { groupCommit } from './group-commit.js';
+import type { DirectSqlite } from './raw.js';
 import { RouteCache } from './queue/routes.js';
 
 import type { DatabaseKind } from './kind.js';
@@ -86,11 +87,12 @@ function openSqlite(file: string, busyTimeoutMs: number, sync: 'NORMAL' | 'FULL'
   sqlite.pragma(`synchronous = ${sync}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedStatements(sqlite) }) });
+  const connection = cachedStatements(sqlite);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
   // Transactions by hand (group-commit.ts): when SQLite itself rolls one back (a full disk,
   // SQLITE_FULL), Kysely's own ROLLBACK then failed with "no transaction is active" and hid
   // the real error, so the API answered 500 instead of 503 (found by the disk-full drill).
-  const tx = groupCommit(db, () => sqlite.inTransaction, sync);
+  const tx = groupCommit(db, () => sqlite.inTransaction, sync, connection as unknown as DirectSqlite);
   return makeStore(db, 'sqlite', async () => {
     await db.destroy();
   }, undefined, undefined, tx);

@@ -16,6 +16,7 @@
 //   process crash; any durable member makes the whole group FULL.
 import { sql } from 'kysely';
 import type { Db, Tx } from './db.js';
+import { runText, SQLITE_CONNECTION, type DirectSqlite } from './raw.js';
 
 interface Waiting {
   fn: (trx: Tx) => Promise<unknown>;
@@ -27,7 +28,13 @@ interface Waiting {
 /** Most transactions in one group: bounds how long the first of them waits for its reply. */
 export const MAX_GROUP = 64;
 
-export function groupCommit(db: Db, inTransaction: () => boolean, sync: 'NORMAL' | 'FULL' = 'FULL'): <T>(fn: (trx: Tx) => Promise<T>, opts?: { durable?: boolean }) => Promise<T> {
+export function groupCommit(
+  db: Db,
+  inTransaction: () => boolean,
+  sync: 'NORMAL' | 'FULL' = 'FULL',
+  /** The connection, for statements run directly inside a group (raw.ts SQLITE_CONNECTION). */
+  direct?: DirectSqlite,
+): <T>(fn: (trx: Tx) => Promise<T>, opts?: { durable?: boolean }) => Promise<T> {
   const queue: Waiting[] = [];
   let draining = false;
   // The connection's synchronous level as this module last set it (connect.ts opens it at sync).
@@ -57,6 +64,8 @@ export function groupCommit(db: Db, inTransaction: () => boolean, sync: 'NORMAL'
     };
     try {
       await db.connection().execute(async (conn) => {
+        // This group holds the only connection until it returns (see raw.ts).
+        if (direct) (conn as unknown as Record<symbol, DirectSqlite>)[SQLITE_CONNECTION] = direct;
         // The safety level can only change outside a transaction, so it is chosen per group,
         // before BEGIN: FULL if any member must be durable (a 200-400 µs fsync on this
         // machine), else NORMAL (~20 µs). It is put back right after a relaxed group, so that
@@ -90,10 +99,10 @@ export function groupCommit(db: Db, inTransaction: () => boolean, sync: 'NORMAL'
     const done: { w: Waiting; value: unknown }[] = [];
     for (let i = 0; i < group.length; i++) {
       const w = group[i]!;
-      await sql`savepoint g`.execute(conn);
+      await runText(conn, 'savepoint g', []);
       try {
         const value = await w.fn(conn);
-        await sql`release g`.execute(conn);
+        await runText(conn, 'release g', []);
         done.push({ w, value });
       } catch (err) {
         if (!inTransaction()) {
@@ -107,8 +116,8 @@ export function groupCommit(db: Db, inTransaction: () => boolean, sync: 'NORMAL'
           queue.unshift(...rest);
           return;
         }
-        await sql`rollback to g`.execute(conn);
-        await sql`release g`.execute(conn);
+        await runText(conn, 'rollback to g', []);
+        await runText(conn, 'release g', []);
         settle(w, false, err);
       }
     }

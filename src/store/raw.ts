@@ -19,8 +19,29 @@ export function runRaw<R = unknown>(q: Db | Tx, kind: DatabaseKind, s: RawStatem
   return runText<R>(q, s[kind], params);
 }
 
+/**
+ * Inside a SQLite group transaction (group-commit.ts) the transaction handle carries the
+ * connection itself under this key: the group holds the only connection, so a statement can
+ * run on it directly, without Kysely's per-query connection hand-off (its mutex, executor
+ * and driver: 8% of the produce profile and of the delivery profile, docs/performance.md).
+ * Outside a group there is no such key and Kysely's connection mutex still serializes.
+ */
+export const SQLITE_CONNECTION = Symbol('labelcast.sqliteConnection');
+
+/** What a direct SQLite statement needs: better-sqlite3's prepare, cached by text (connect.ts). */
+export interface DirectSqlite {
+  prepare(text: string): { readonly reader: boolean; all(params: unknown[]): unknown[]; run(params: unknown[]): unknown };
+}
+
 /** A statement whose text the caller already chose for the database kind. */
 export async function runText<R = unknown>(q: Db | Tx, text: string, params: unknown[]): Promise<R[]> {
+  const direct = (q as { [SQLITE_CONNECTION]?: DirectSqlite })[SQLITE_CONNECTION];
+  if (direct) {
+    const stmt = direct.prepare(text);
+    if (stmt.reader) return stmt.all(params) as R[];
+    stmt.run(params);
+    return [];
+  }
   return (await q.executeQuery<R>(CompiledQuery.raw(text, params))).rows;
 }
 
