@@ -34,7 +34,36 @@ async function checkMembers(ctx: Ctx, recipients: string[]): Promise<string[]> {
   return wanted;
 }
 
-async function actionConfig(ctx: Ctx, a: Extract<ActionInput, { type: 'custom_action' }>): Promise<ActionConfig> {
+type Limits = ActionConfig['limits'];
+
+// Each limit, the operator's bound on it (model/delivery-settings.ts ActionSettings) and the
+// setting that raises that bound.
+const LIMIT_BOUNDS = [
+  ['memory_mb', 'memoryMiB', 'LABELCAST_ACTION_MEMORY_MIB'],
+  ['cpu_ms', 'cpuMs', 'LABELCAST_ACTION_CPU_MS'],
+  ['wall_ms', 'wallMs', 'LABELCAST_ACTION_WALL_MS'],
+] as const;
+
+/**
+ * An action's limits: what it asks, within what this server allows. A value above the
+ * operator's bound is refused rather than quietly lowered at run time (the author would
+ * otherwise believe their action had memory it never gets); a limit not given defaults to
+ * the lower of the usual default and the bound.
+ */
+function actionLimits(ctx: Ctx, asked: Partial<Limits> | undefined, current?: Limits): Limits {
+  const bounds = ctx.svc.delivery.actions;
+  const limits = { ...ACTION_LIMIT_DEFAULTS } as Limits;
+  for (const [key, bound, setting] of LIMIT_BOUNDS) {
+    const value = asked?.[key];
+    if (value !== undefined && value > bounds[bound]) {
+      throw new AppError('validation_failed', `limits.${key} may be at most ${bounds[bound]} on this server (its operator sets ${setting}); ask for ${bounds[bound]} or less.`);
+    }
+    limits[key] = value ?? current?.[key] ?? Math.min(ACTION_LIMIT_DEFAULTS[key], bounds[bound]);
+  }
+  return limits;
+}
+
+async function actionConfig(ctx: Ctx, a: Extract<ActionInput, { type: 'custom_action' }>, current?: ActionConfig): Promise<ActionConfig> {
   if (a.secret) {
     const s = await ctx.trx.selectFrom('action_secrets').select('id').where('org_id', '=', ctx.actor.org_id).where('name', '=', a.secret).executeTakeFirst();
     if (!s) throw notFound('secret', a.secret);
@@ -44,7 +73,7 @@ async function actionConfig(ctx: Ctx, a: Extract<ActionInput, { type: 'custom_ac
     code: a.code,
     args: a.args ?? {},
     secret: a.secret ?? null,
-    limits: { ...ACTION_LIMIT_DEFAULTS, ...Object.fromEntries(Object.entries(a.limits ?? {}).filter(([, v]) => v !== undefined)) },
+    limits: actionLimits(ctx, a.limits, current?.limits),
     ttl_ms: a.ttl_s !== undefined ? a.ttl_s * 1000 : ACTION_TTL_MS,
   };
 }
@@ -120,9 +149,9 @@ export async function updateAction(ctx: Ctx, id: number, patch: ActionPatch): Pr
       code: patch.code ?? cur.code,
       args: patch.args ?? cur.args,
       secret: patch.secret === undefined ? cur.secret : patch.secret,
-      limits: { ...cur.limits, ...(patch.limits ?? {}) },
+      ...(patch.limits ? { limits: patch.limits } : {}),
       ttl_s: patch.ttl_s ?? cur.ttl_ms / 1000,
-    });
+    }, cur);
     config = JSON.stringify(next);
   }
   const row = await ctx.trx
