@@ -8,6 +8,7 @@ import type { DatabaseKind } from '../kind.js';
 import type { DeliveryTable, EventTable } from '../schema.js';
 import { insertRows, runText } from '../raw.js';
 import { EVENT_COLUMNS, insertEvent } from './event-rows.js';
+import { VERSION_OF } from './routes.js';
 
 const DELIVERY_COLUMNS = [
   'org_id', 'notification_id', 'channel_id', 'event_id', 'event_type', 'payload', 'part', 'dedupe_key', 'status', 'attempt_count', 'retry_index',
@@ -23,7 +24,7 @@ export function insertDeliveries(q: Db | Tx, kind: DatabaseKind, rows: Insertabl
 // cores, docs/performance.md). The rows are written only if the organization's routing
 // version is still the one the deliveries were routed with (routes.ts); the statement
 // returns the version it saw either way.
-const CHECKED_EVENT = `with v as (select coalesce((select version from routing_versions where org_id = $3), 0) as version),
+const CHECKED_EVENT = `with v as (select ${VERSION_OF('$3')} as version),
   ev as (insert into events (${EVENT_COLUMNS.join(', ')}) select ${EVENT_COLUMNS.join(', ')}
     from json_populate_record(null::events, $1::json) where (select version from v) = $4),
   d as (insert into deliveries (${DELIVERY_COLUMNS.join(', ')}) select ${DELIVERY_COLUMNS.join(', ')}

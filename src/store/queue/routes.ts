@@ -48,7 +48,8 @@ export class RouteCache {
   }
 }
 
-const VERSION_OF = (p: string) => `coalesce((select version from routing_versions where org_id = ${p}), 0)`;
+/** An organization's routing version (0 before any route exists), as a scalar subquery; p is its parameter. */
+export const VERSION_OF = (p: string) => `coalesce((select version from routing_versions where org_id = ${p}), 0)`;
 
 // The targets and the version in one statement, so both come from one snapshot. The left
 // join keeps one row (targets null) when an organization has none.
