@@ -8,6 +8,7 @@ import type { Selectable } from 'kysely';
 import type { Tx } from '../store/db.js';
 import type { NotificationTable } from '../store/schema.js';
 import { newDelivery, signalWork } from './routing.js';
+import { skipDuplicateKey } from '../store/queue/enqueue.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
 import { AppError } from '../model/errors.js';
@@ -55,7 +56,7 @@ export async function firePipeline(
   for (const c of channels) {
     const row = newDelivery({ actor: { org_id: n.org_id }, now: o.now }, { notification_id: n.id, channel_id: c.id }, { event_id: null, event_type: event.type, payload, dedupe_key: o.dedupe ? `${o.dedupe}:${c.id}` : null });
     const q = trx.insertInto('deliveries').values(row);
-    const inserted = await (o.dedupe ? q.onConflict((oc) => oc.column('dedupe_key').where('dedupe_key', 'is not', null).doNothing()) : q).returning('id').executeTakeFirst();
+    const inserted = await (o.dedupe ? q.onConflict(skipDuplicateKey) : q).returning('id').executeTakeFirst();
     if (inserted) deliveries.push(Number(inserted.id));
   }
   return { event_id: id, deliveries };

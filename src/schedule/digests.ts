@@ -10,6 +10,7 @@ import { computeDigest } from '../domain/digest-stats.js';
 import type { DigestPayload } from '../model/digest.js';
 import { dialect } from '../dialects/index.js';
 import { newDelivery } from '../domain/routing.js';
+import { skipDuplicateKey } from '../store/queue/enqueue.js';
 import type { WebhookConfig } from '../model/channel-config.js';
 import type { DigestTrigger, Trigger } from '../model/triggers.js';
 import { lastFire } from '../model/cron.js';
@@ -57,7 +58,7 @@ export async function runDueDigests(store: Store, now: number): Promise<number> 
         await trx
           .insertInto('deliveries')
           .values(newDelivery({ actor: { org_id: n.org_id }, now: Date.now() }, { notification_id: n.id, channel_id: c.id }, { event_id: null, event_type: 'digest', payload: JSON.stringify(payload), dedupe_key: `digest:${n.id}:${c.id}:${fire}` }))
-          .onConflict((oc) => oc.column('dedupe_key').where('dedupe_key', 'is not', null).doNothing())
+          .onConflict(skipDuplicateKey)
           .execute();
       }
       await trx.updateTable('digest_windows').set({ outcome: `sent to ${channels.length} channels` }).where('id', '=', claimed.id).execute();

@@ -5,6 +5,7 @@
 // schedulers, and after a restart, a window becomes exactly one message.
 import type { Store } from '../store/connect.js';
 import { newDelivery } from '../domain/routing.js';
+import { skipDuplicateKey } from '../store/queue/enqueue.js';
 
 /** Items of a window whose message is already under way are moved to the open window. */
 export async function closeEmailWindows(store: Store, windowMs: number, now: number, graceMs = 2000): Promise<number> {
@@ -25,7 +26,7 @@ export async function closeEmailWindows(store: Store, windowMs: number, now: num
       const inserted = await trx
         .insertInto('deliveries')
         .values(newDelivery({ actor: { org_id: Number(g.org_id) }, now: Date.now() }, { notification_id: Number(g.notification_id), channel_id: Number(g.channel_id) }, { event_id: null, event_type: 'email.batch', payload, dedupe_key: key }))
-        .onConflict((oc) => oc.column('dedupe_key').where('dedupe_key', 'is not', null).doNothing())
+        .onConflict(skipDuplicateKey)
         .returning('id')
         .executeTakeFirst();
       const items = trx

@@ -2,10 +2,10 @@
 // matching channel (domain/routing.ts decides which, from routes.ts). Every command
 // that emits pays these statements and its event's (event-rows.ts), so they are written out
 // (raw.ts) rather than built by the query builder each time.
-import type { Insertable } from 'kysely';
+import type { Insertable, OnConflictBuilder, OnConflictDoNothingBuilder } from 'kysely';
 import type { Db, Tx } from '../db.js';
 import type { DatabaseKind } from '../kind.js';
-import type { DeliveryTable, EventTable } from '../schema.js';
+import type { Database, DeliveryTable, EventTable } from '../schema.js';
 import { insertRows, runText } from '../raw.js';
 import { EVENT_COLUMNS, insertEvent } from './event-rows.js';
 import { VERSION_OF } from './routes.js';
@@ -14,6 +14,15 @@ const DELIVERY_COLUMNS = [
   'org_id', 'notification_id', 'channel_id', 'event_id', 'event_type', 'payload', 'part', 'dedupe_key', 'status', 'attempt_count', 'retry_index',
   'next_attempt_at', 'lease_until', 'leased_by', 'last_status', 'last_error', 'created_at', 'updated_at', 'completed_at',
 ] as const satisfies readonly (keyof DeliveryTable)[];
+
+/**
+ * ON CONFLICT for a delivery carrying a dedupe key (an email window, a digest, a deduplicated
+ * pipeline fire): a second insert of the same key is skipped. deliveries_dedupe is a partial
+ * index (migration 0006), so the clause must name its predicate to match it.
+ */
+export function skipDuplicateKey(oc: OnConflictBuilder<Database, 'deliveries'>): OnConflictDoNothingBuilder<Database, 'deliveries'> {
+  return oc.column('dedupe_key').where('dedupe_key', 'is not', null).doNothing();
+}
 
 export function insertDeliveries(q: Db | Tx, kind: DatabaseKind, rows: Insertable<DeliveryTable>[]): Promise<void> {
   return insertRows(q, kind, 'deliveries', DELIVERY_COLUMNS, rows);
