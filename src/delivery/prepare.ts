@@ -83,11 +83,13 @@ async function loadContext(
   const projectIds = new Set<number>();
   const orgOf = new Map<number, number>();
   let wantUsers = false;
+  // Once per channel, not per delivery: a batch is mostly a few channels' deliveries.
+  const dialectOf = new Map([...channels.values()].map((c) => [c.id, (JSON.parse(c.config) as WebhookConfig).dialect]));
   for (const d of deliveries) {
     const c = channels.get(d.channel_id);
     const ev = d.event_id ? events.get(d.event_id) : undefined;
     if (!c || !ev) continue;
-    const name = (JSON.parse(c.config) as WebhookConfig).dialect;
+    const name = dialectOf.get(c.id);
     if ((c.kind !== 'webhook' || name === 'label-studio' || name === 'encord') && ev.project_id !== null) {
       projectIds.add(ev.project_id);
       orgOf.set(ev.project_id, ev.org_id);

@@ -2,7 +2,7 @@
 // emit() inside its transaction; the event row commits with the state it describes, so an
 // event exists if and only if its change does.
 import type { Ctx } from './context.js';
-import type { CanonicalEvent, EventActor, EventType } from '../model/event.js';
+import { lazyEvent, type CanonicalEvent, type EventActor, type EventType } from '../model/event.js';
 import { uuidv7 } from '../model/ids.js';
 import type { EventTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
@@ -64,18 +64,10 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
 }
 
 export function eventFromRow(row: Selectable<EventTable>): CanonicalEvent {
-  const ev: CanonicalEvent = {
-    id: row.id,
-    type: row.type as EventType,
-    occurred_at: new Date(row.occurred_at).toISOString(),
-    org_id: row.org_id,
-    project_id: row.project_id,
-    actor: JSON.parse(row.actor) as EventActor,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-  };
-  if (row.before !== null) ev.before = JSON.parse(row.before);
-  if (row.after !== null) ev.after = JSON.parse(row.after);
-  return ev;
+  return lazyEvent(
+    { id: row.id, type: row.type as EventType, occurred_at: new Date(row.occurred_at).toISOString(), org_id: row.org_id, project_id: row.project_id },
+    { actor: row.actor, data: row.data, before: row.before, after: row.after },
+  );
 }
 
 export interface EventQuery {
