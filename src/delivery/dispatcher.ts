@@ -163,15 +163,16 @@ export class Dispatcher {
         }
         const unrecorded = this.inFlight.size - this.requestCount;
         const free = unrecorded >= d.workerConcurrency * UNRECORDED_PER_SLOT ? 0 : d.workerConcurrency - this.requestCount;
-        const claimed = free > 0
+        const claim = free > 0
           ? await claimDue(this.svc.store, { now, budget: free, leaseMs: d.timeoutMs + LEASE_MARGIN_MS, workerId: this.workerId, rotateAfter: this.rotateAfter, ownInFlight: this.requests })
-          : [];
-        if (claimed.length > 0) {
-          this.rotateAfter = claimed[claimed.length - 1]!.channel_id;
-          await this.launch(claimed);
-          continue;
-        }
-        this.rotateAfter = 0;
+          : null;
+        if (claim && claim.rows.length > 0) {
+          this.rotateAfter = claim.rows[claim.rows.length - 1]!.channel_id;
+          await this.launch(claim.rows);
+          // Every channel with due work is full or drained: wait for a wake-up (a response,
+          // a command) or the next retry's time instead of claiming again for nothing.
+          if (claim.more) continue;
+        } else this.rotateAfter = 0;
         if (free <= 0) {
           await this.sleep(d.pollMs);
           continue;

@@ -28,8 +28,9 @@ describe.each(KINDS)('the delivery queue on %s', (kind) => {
     await api.close();
   });
 
-  const claim = (workerId: string, ownInFlight?: Map<number, number>) =>
-    claimDue(api.store, { now: Date.now() + 1, budget: 100, leaseMs: 60_000, workerId, rotateAfter: 0, ...(ownInFlight ? { ownInFlight } : {}) });
+  const claimWith = (workerId: string, budget: number, ownInFlight?: Map<number, number>) =>
+    claimDue(api.store, { now: Date.now() + 1, budget, leaseMs: 60_000, workerId, rotateAfter: 0, ...(ownInFlight ? { ownInFlight } : {}) });
+  const claim = async (workerId: string, ownInFlight?: Map<number, number>) => (await claimWith(workerId, 100, ownInFlight)).rows;
   const rows = () => api.store.db.selectFrom('deliveries').selectAll().orderBy('id').execute();
 
   it("counts this worker's requests from what it has in flight, and other workers' leases from the database", async () => {
@@ -49,6 +50,23 @@ describe.each(KINDS)('the delivery queue on %s', (kind) => {
     // Another worker sees five leased rows, answered or not, and takes nothing.
     expect(await claim('w2')).toHaveLength(0);
     expect((await rows()).filter((d) => d.status === 'sending')).toHaveLength(5);
+  });
+
+  it('says whether claiming again at once could find more', async () => {
+    // The worker's budget ran out before the channel's room did: more is there.
+    const cut = await claimWith('w1', 2, new Map());
+    expect(cut.rows).toHaveLength(2);
+    expect(cut.more).toBe(true);
+    // The channel filled to its cap (3): nothing more until a response frees a slot.
+    const filled = await claimWith('w1', 100, new Map([[channelId, 2]]));
+    expect(filled.rows).toHaveLength(1);
+    expect(filled.more).toBe(false);
+    // Drained: with room for seven more, the three rows left are all taken, nothing more is due.
+    await api.store.db.updateTable('channels').set({ max_in_flight: 10 }).where('id', '=', channelId).execute();
+    const drained = await claimWith('w1', 100, new Map([[channelId, 3]]));
+    expect(drained.rows).toHaveLength(3);
+    expect(drained.more).toBe(false);
+    expect((await claimWith('w1', 100, new Map())).rows).toHaveLength(0);
   });
 
   it("moves each delivery of a batch to its own next state, under this worker's lease only", async () => {

@@ -88,22 +88,42 @@ const CLAIM: RawStatement = {
     where id = any($4::bigint[]) and status in (${claimFrom}) returning *`,
 };
 
-export async function claimDue(store: Store, o: ClaimOptions): Promise<Selectable<DeliveryTable>[]> {
-  if (o.budget <= 0) return [];
+export interface Claim {
+  /** The claimed rows, now `sending` under this worker's lease, in claim order. */
+  rows: Selectable<DeliveryTable>[];
+  /**
+   * Whether claiming again at once could find more. False when every channel with due work
+   * was filled to its cap or drained by this claim: then only a response (freeing a slot),
+   * a command (new work) or time (a retry falling due) can change that, and each of those
+   * wakes the dispatcher. Half the claims of the deliver-only run were such a second claim,
+   * finding every channel full (docs/performance.md, round 4).
+   */
+  more: boolean;
+}
+
+export async function claimDue(store: Store, o: ClaimOptions): Promise<Claim> {
+  if (o.budget <= 0) return { rows: [], more: true };
   const kind = store.kind;
   return store.tx(async (trx) => {
     const channels = await runRaw<{ id: number; max_in_flight: number; in_flight: number; min_interval_ms: number }>(trx, kind, CHANNELS, channelParams(kind, o));
 
     let budget = o.budget;
-    const wants: { id: number; take: number }[] = [];
+    // A channel left with room and due work (the budget ran out first), or a channel list cut
+    // at its limit, means a claim right after this one could find more.
+    let more = channels.length >= (o.channelLimit ?? 200);
+    const wants: { id: number; take: number; free: number }[] = [];
     for (const c of channels) {
       const free = Number(c.max_in_flight) - Number(c.in_flight) - (o.ownInFlight?.get(Number(c.id)) ?? 0);
-      if (free <= 0 || budget <= 0) continue;
+      if (free <= 0) continue;
+      if (budget <= 0) {
+        more = true;
+        continue;
+      }
       const take = Math.min(free, budget);
       budget -= take;
-      wants.push({ id: Number(c.id), take });
+      wants.push({ id: Number(c.id), take, free });
     }
-    if (wants.length === 0) return [];
+    if (wants.length === 0) return { rows: [], more };
 
     const claimed: Claimed[] = [];
     for (let i = 0; i < wants.length; i += 50) {
@@ -114,7 +134,11 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Selectabl
           : await runText<Claimed>(trx, pickSqlite(part.length), part.flatMap((w) => [w.id, o.now, w.take]));
       claimed.push(...found.map((r) => ({ id: Number(r.id), channel_id: Number(r.channel_id) })));
     }
-    if (claimed.length === 0) return [];
+    if (claimed.length === 0) return { rows: [], more };
+    // A channel that gave all it was asked for and still has room may have more due rows.
+    const got = new Map<number, number>();
+    for (const c of claimed) got.set(c.channel_id, (got.get(c.channel_id) ?? 0) + 1);
+    if (wants.some((w) => w.take < w.free && got.get(w.id) === w.take)) more = true;
     // Paced channels (Slack: about one message per second) remember when they last sent.
     const paced = channels.filter((c) => Number(c.min_interval_ms) > 0 && claimed.some((x) => x.channel_id === Number(c.id))).map((c) => Number(c.id));
     if (paced.length > 0) await trx.updateTable('channels').set({ last_sent_at: o.now }).where('id', 'in', paced).execute();
@@ -122,7 +146,7 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Selectabl
     const rows = await runRaw<Selectable<DeliveryTable>>(trx, kind, CLAIM, [o.now + o.leaseMs, o.workerId, o.now, kind === 'postgres' ? ids : JSON.stringify(ids)]);
     // In claim order (channel by channel, oldest first), which RETURNING does not promise.
     const order = new Map(claimed.map((c, i) => [c.id, i]));
-    return rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    return { rows: rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!), more };
     // Not durable (connect.ts TxOptions): a claim lost in a power cut leaves its deliveries
     // pending, and SQLite's start releases every lease anyway (dispatcher.ts).
   }, { durable: false });
