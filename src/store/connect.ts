@@ -10,7 +10,7 @@ import type { Db, Tx } from './db.js';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations.js';
 import { groupCommit } from './group-commit.js';
-import type { DirectSqlite } from './raw.js';
+import { nameStatements, type DirectSqlite } from './raw.js';
 import { RouteCache } from './queue/routes.js';
 
 import type { DatabaseKind } from './kind.js';
@@ -149,6 +149,7 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
   // reports it as an 'error' event, which would crash the process if nobody listened. The
   // pool replaces the client; the next query reconnects.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => nameStatements(client as never));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return makeStore(db, 'postgres', async () => {
     await db.destroy();
