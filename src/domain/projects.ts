@@ -1,6 +1,5 @@
 // Projects and their workflows. A project is created with its workflow (default: annotate,
 // review, complete, the Encord Workflow template shape), and every change is an event.
-import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { Ctx } from './context.js';
 import { CAN, requireRole } from './access.js';
@@ -11,6 +10,12 @@ import { decodeCursor, pageLimit, titleContains, toPage, type Page, type PageQue
 import { type ProjectStatus, type ProjectView, type StageKind, type StageView } from '../model/views.js';
 import { projectView, stageView } from './views.js';
 import { loadProject, loadStages, projectSnapshot } from './project-reads.js';
+import { runRaw, type RawStatement } from '../store/raw.js';
+
+const PROJECT_WRITE: RawStatement = {
+  sqlite: 'update projects set title = ?, description = ?, label_config = ?, status = ?, updated_at = ? where id = ?',
+  postgres: 'update projects set title = $1, description = $2, label_config = $3, status = $4, updated_at = $5 where id = $6',
+};
 import { checkStageWebhooks, dropProjectStageWebhooks, stageWebhooks, syncStageWebhooks, type StageWebhookView } from './stage-webhooks.js';
 
 
@@ -104,8 +109,8 @@ export async function updateProject(ctx: Ctx, id: number, patch: ProjectPatch): 
     status: patch.status ?? before.status,
   };
   // SQL text rather than the builder, like the reads in project-reads.ts: this is every
-  // project update's write.
-  await sql`update projects set title = ${set.title}, description = ${set.description}, label_config = ${set.label_config}, status = ${set.status}, updated_at = ${ctx.now} where id = ${id}`.execute(ctx.trx);
+  // project update's write (and a named statement on PostgreSQL, store/raw.ts).
+  await runRaw(ctx.trx, ctx.store.kind, PROJECT_WRITE, [set.title, set.description, set.label_config, set.status, ctx.now, id]);
   // The new state is known without reading it back: two queries fewer per update.
   const after = { ...before, ...set, updated_at: new Date(ctx.now).toISOString() };
   if (changed.length > 0) {
