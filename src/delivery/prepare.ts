@@ -12,6 +12,7 @@ import type { WebhookConfig, SlackConfig } from '../model/channel-config.js';
 import type { CanonicalEvent } from '../model/event.js';
 import type { Db } from '../store/db.js';
 import type { DatabaseKind } from '../store/kind.js';
+import { channelRowsById } from '../store/queue/channel-rows.js';
 import { eventRowsById } from '../store/queue/event-rows.js';
 import type { ChannelTable, DeliveryTable } from '../store/schema.js';
 import { openOrPlain, type Keyring } from '../store/seal.js';
@@ -34,7 +35,7 @@ export function chunks<T>(list: T[], size: number): T[][] {
 export async function prepare(svc: Services, deliveries: Selectable<DeliveryTable>[]): Promise<Prepared> {
   const db = svc.store.db;
   const channelIds = [...new Set(deliveries.map((d) => d.channel_id))];
-  const channels = new Map((await db.selectFrom('channels').selectAll().where('id', 'in', channelIds).execute()).map((c) => [c.id, c]));
+  const channels = new Map((await channelRowsById(db, svc.store.kind, channelIds)).map((c) => [c.id, c]));
   const eventIds = [...new Set(deliveries.map((d) => d.event_id).filter((e): e is string => e !== null))];
   const events = new Map<string, CanonicalEvent>();
   for (const part of chunks(eventIds, 500)) {

@@ -77,7 +77,7 @@ async function record(r: Recorder, batch: Completion[]): Promise<void> {
   const s = r.svc.delivery;
   const outcomes: string[] = [];
   await r.svc.store.tx(async (trx) => {
-    const health = await loadHealth(trx, [...new Set(batch.map((c) => c.job.channel.id))]);
+    const health = await loadHealth(trx, r.svc.store.kind, [...new Set(batch.map((c) => c.job.channel.id))]);
     const changed = new Map<number, string | null>();
     await insertAttempts(
       trx,

@@ -98,10 +98,15 @@ export interface ChannelHealth {
 }
 
 /** The health of the channels a batch touched; a deleted channel is absent. */
-export async function loadHealth(trx: Tx, channelIds: number[]): Promise<Map<number, ChannelHealth>> {
+const HEALTH: RawStatement = {
+  sqlite: 'select id, failure_streak, first_failure_at, disable_after_failures, disabled_at from channels where id in (select value from json_each(?))',
+  postgres: 'select id, failure_streak, first_failure_at, disable_after_failures, disabled_at from channels where id = any($1::bigint[])',
+};
+
+export async function loadHealth(trx: Tx, kind: DatabaseKind, channelIds: number[]): Promise<Map<number, ChannelHealth>> {
   if (channelIds.length === 0) return new Map();
-  const rows = await trx.selectFrom('channels').select(['id', 'failure_streak', 'first_failure_at', 'disable_after_failures', 'disabled_at']).where('id', 'in', channelIds).execute();
-  return new Map(rows.map((c) => [c.id, c]));
+  const rows = await runRaw<ChannelHealth>(trx, kind, HEALTH, [kind === 'postgres' ? channelIds : JSON.stringify(channelIds)]);
+  return new Map(rows.map((c) => [Number(c.id), c]));
 }
 
 export async function saveHealth(trx: Tx, h: ChannelHealth, disabledReason: string | null, now: number): Promise<void> {
