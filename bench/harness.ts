@@ -56,7 +56,7 @@ export function openBenchStore(at: StoreLocation, pgPoolSize = 10): Promise<Stor
   return at.databaseUrl ? openStore({ databaseUrl: at.databaseUrl, pgPoolSize }) : openStore({ sqliteFile: at.sqliteFile!, sqliteSync: SQLITE_SYNC });
 }
 
-export function services(store: Store, delivery: Partial<DeliverySettings>, wake: () => void): Services {
+export function services(store: Store, delivery: Partial<DeliverySettings>, wake: Services['wake']): Services {
   return {
     store,
     targets: { allowPrivate: true, allowlist: null },
@@ -116,7 +116,7 @@ export async function instance(kind: DatabaseKind, delivery: Partial<DeliverySet
   const org = await createOrganization(store, { name: 'bench', admin_email: 'bench@localhost' });
   const actor: Actor = { org_id: org.org_id, user_id: org.admin_user_id, email: 'bench@localhost', role: 'admin', api_key_id: null };
   let dispatcher: Dispatcher | null = null;
-  const svc = services(store, delivery, () => dispatcher?.wake());
+  const svc = services(store, delivery, (channels) => dispatcher?.wake(channels));
   const log = pino({ level: 'warn' });
   return {
     store,

@@ -27,8 +27,12 @@ export interface Services {
   messaging: MessagingSettings;
   /** Seals secrets on write and opens them on read (store/sealed.ts); loaded once at start. */
   ring: Keyring;
-  /** Tells this process's dispatcher (and, on PostgreSQL, the others) that work is due. */
-  wake(): void;
+  /**
+   * Tells this process's dispatcher that work is due; `channels`, when known, are the
+   * channels it is for (delivery/dispatcher.ts wake). Other processes hear of it through
+   * the store (notifyWork).
+   */
+  wake(channels?: readonly number[]): void;
 }
 
 export interface Ctx {

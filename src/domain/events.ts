@@ -54,7 +54,7 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
     }, routed.deliveries, version);
     if (written) {
       await writeEmailItems(ctx, routed.emails);
-      if (routed.deliveries.length > 0) await signalWork(ctx);
+      if (routed.deliveries.length > 0) await signalWork(ctx, [...new Set(routed.deliveries.map((d) => d.channel_id))]);
       return id;
     }
     // A notification or channel of this organization changed since these routes were read.

@@ -159,8 +159,14 @@ export function newDelivery(
   };
 }
 
-/** Wake dispatchers (this process's, and others' through NOTIFY) once the transaction commits. */
-export async function signalWork(ctx: Ctx): Promise<void> {
-  if (ctx.afterCommit.includes(ctx.svc.wake)) return;
-  ctx.afterCommit.push(ctx.svc.wake, ctx.store.notifyWork);
+/**
+ * Wake dispatchers (this process's, and others' through NOTIFY) once the transaction commits.
+ * `channels`: the channels the new deliveries are for, when known (routing knows them), so
+ * that a dispatcher whose channels are all full need not claim for nothing.
+ */
+export async function signalWork(ctx: Ctx, channels?: readonly number[]): Promise<void> {
+  ctx.afterCommit.push(() => {
+    ctx.svc.wake(channels);
+    ctx.store.notifyWork(channels);
+  });
 }

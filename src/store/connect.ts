@@ -32,11 +32,13 @@ export interface Store {
    * commit and coalesced to one NOTIFY per few milliseconds: inside the transaction a NOTIFY
    * takes PostgreSQL's global notify lock at commit and serialized every producing
    * transaction (measured: 18% of the PostgreSQL produce rate, docs/performance.md).
+   * `channels`: the channels the work is for, when known; the NOTIFY names them.
    */
-  notifyWork(): void;
-  /** PostgreSQL: call onWork when another process signals work; returns a stop function.
-   *  Reconnects by itself after a database restart. SQLite: nothing to listen to. */
-  listenForWork(onWork: () => void): Promise<() => Promise<void>>;
+  notifyWork(channels?: readonly number[]): void;
+  /** PostgreSQL: call onWork when a process signals work (with the channels it named, if
+   *  any); returns a stop function. Reconnects by itself after a database restart. SQLite:
+   *  nothing to listen to. */
+  listenForWork(onWork: (channels?: readonly number[]) => void): Promise<() => Promise<void>>;
   /** This process's copy of each organization's routes, checked against their version before use (queue/routes.ts). */
   readonly routes: RouteCache;
   close(): Promise<void>;
@@ -156,14 +158,14 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
   }, schema, (onWork) => listen(url, onWork));
 }
 
-async function listen(url: string, onWork: () => void): Promise<() => Promise<void>> {
+async function listen(url: string, onWork: (channels?: readonly number[]) => void): Promise<() => Promise<void>> {
   let stopped = false;
   let client: pg.Client | null = null;
   const connect = async (): Promise<void> => {
     while (!stopped) {
       const c = new pg.Client({ connectionString: url });
       try {
-        c.on('notification', () => onWork());
+        c.on('notification', (n) => onWork(notifiedChannels(n.payload)));
         c.on('error', () => undefined);
         c.on('end', () => {
           if (client !== c) return;
@@ -192,15 +194,32 @@ async function listen(url: string, onWork: () => void): Promise<() => Promise<vo
 }
 
 /** A latency hint only: workers also poll, so a lost NOTIFY delays, never loses, work. */
-function coalescedNotify(db: Db): () => void {
+// Most channel ids one NOTIFY names (its payload is at most 8,000 bytes); past it, or when
+// a signal named none, the NOTIFY names none and every listener claims.
+const NOTIFY_CHANNELS = 500;
+
+function coalescedNotify(db: Db): (channels?: readonly number[]) => void {
   let pending: NodeJS.Timeout | null = null;
-  return () => {
+  // The channels the coalesced signals were for; null once any signal did not say.
+  let named: Set<number> | null = new Set();
+  return (channels) => {
+    if (!channels || channels.length === 0) named = null;
+    else if (named) for (const c of channels) named.add(c);
     if (pending) return;
     pending = setTimeout(() => {
       pending = null;
-      sql`select pg_notify(${WORK_CHANNEL}, '')`.execute(db).catch(() => undefined);
+      const payload = named && named.size <= NOTIFY_CHANNELS ? [...named].join(',') : '';
+      named = new Set();
+      sql`select pg_notify(${WORK_CHANNEL}, ${payload})`.execute(db).catch(() => undefined);
     }, 2);
   };
+}
+
+/** The channels a work NOTIFY names (coalescedNotify); undefined: it names none. */
+export function notifiedChannels(payload: string | undefined): number[] | undefined {
+  if (!payload) return undefined;
+  const ids = payload.split(',').map(Number);
+  return ids.every((n) => Number.isSafeInteger(n) && n > 0) ? ids : undefined;
 }
 
 function makeStore(

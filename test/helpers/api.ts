@@ -78,7 +78,7 @@ export async function setupApi(kind: DatabaseKind, opts: SetupOptions = {}): Pro
     delivery: testDelivery(opts.delivery),
     messaging: { ...loadMessagingSettings({ LABELCAST_PUBLIC_URL: 'http://labelcast.test' }), ...opts.messaging },
     ring: opts.ring ?? testKeyring(),
-    wake: () => dispatcher?.wake(),
+    wake: (channels) => dispatcher?.wake(channels),
   };
   const metrics = createMetrics(store);
   const app = await buildApp({ svc, metrics, logger: false, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}), ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}) });

@@ -99,10 +99,12 @@ export interface Claim {
    * finding every channel full (docs/performance.md, round 4).
    */
   more: boolean;
+  /** Channels with due work that this claim left at their cap (or found there). */
+  full: number[];
 }
 
 export async function claimDue(store: Store, o: ClaimOptions): Promise<Claim> {
-  if (o.budget <= 0) return { rows: [], more: true };
+  if (o.budget <= 0) return { rows: [], more: true, full: [] };
   const kind = store.kind;
   return store.tx(async (trx) => {
     const channels = await runRaw<{ id: number; max_in_flight: number; in_flight: number; min_interval_ms: number }>(trx, kind, CHANNELS, channelParams(kind, o));
@@ -111,10 +113,14 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Claim> {
     // A channel left with room and due work (the budget ran out first), or a channel list cut
     // at its limit, means a claim right after this one could find more.
     let more = channels.length >= (o.channelLimit ?? 200);
+    const full: number[] = [];
     const wants: { id: number; take: number; free: number }[] = [];
     for (const c of channels) {
       const free = Number(c.max_in_flight) - Number(c.in_flight) - (o.ownInFlight?.get(Number(c.id)) ?? 0);
-      if (free <= 0) continue;
+      if (free <= 0) {
+        full.push(Number(c.id));
+        continue;
+      }
       if (budget <= 0) {
         more = true;
         continue;
@@ -123,7 +129,7 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Claim> {
       budget -= take;
       wants.push({ id: Number(c.id), take, free });
     }
-    if (wants.length === 0) return { rows: [], more };
+    if (wants.length === 0) return { rows: [], more, full };
 
     const claimed: Claimed[] = [];
     for (let i = 0; i < wants.length; i += 50) {
@@ -134,11 +140,15 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Claim> {
           : await runText<Claimed>(trx, pickSqlite(part.length), part.flatMap((w) => [w.id, o.now, w.take]));
       claimed.push(...found.map((r) => ({ id: Number(r.id), channel_id: Number(r.channel_id) })));
     }
-    if (claimed.length === 0) return { rows: [], more };
+    if (claimed.length === 0) return { rows: [], more, full };
     // A channel that gave all it was asked for and still has room may have more due rows.
     const got = new Map<number, number>();
     for (const c of claimed) got.set(c.channel_id, (got.get(c.channel_id) ?? 0) + 1);
-    if (wants.some((w) => w.take < w.free && got.get(w.id) === w.take)) more = true;
+    for (const w of wants) {
+      if (got.get(w.id) !== w.take) continue;
+      if (w.take < w.free) more = true;
+      else full.push(w.id);
+    }
     // Paced channels (Slack: about one message per second) remember when they last sent.
     const paced = channels.filter((c) => Number(c.min_interval_ms) > 0 && claimed.some((x) => x.channel_id === Number(c.id))).map((c) => Number(c.id));
     if (paced.length > 0) await trx.updateTable('channels').set({ last_sent_at: o.now }).where('id', 'in', paced).execute();
@@ -146,7 +156,7 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Claim> {
     const rows = await runRaw<Selectable<DeliveryTable>>(trx, kind, CLAIM, [o.now + o.leaseMs, o.workerId, o.now, kind === 'postgres' ? ids : JSON.stringify(ids)]);
     // In claim order (channel by channel, oldest first), which RETURNING does not promise.
     const order = new Map(claimed.map((c, i) => [c.id, i]));
-    return { rows: rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!), more };
+    return { rows: rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!), more, full };
     // Not durable (connect.ts TxOptions): a claim lost in a power cut leaves its deliveries
     // pending, and SQLite's start releases every lease anyway (dispatcher.ts).
   }, { durable: false });
