@@ -10,6 +10,7 @@ import type { Db, Tx } from './db.js';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations.js';
 import { groupCommit } from './group-commit.js';
+import { walSync } from './wal-sync.js';
 import { nameStatements, type DirectSqlite } from './raw.js';
 import { RouteCache } from './queue/routes.js';
 
@@ -85,7 +86,7 @@ function openSqlite(file: string, busyTimeoutMs: number, sync: 'NORMAL' | 'FULL'
   // NORMAL writes each commit to the WAL before the reply, so a process crash loses nothing,
   // and fsyncs at checkpoints; FULL also fsyncs every commit, so a power cut loses nothing,
   // at a measured cost (docs/performance.md).
-  sqlite.pragma('journal_mode = WAL');
+  const mode = sqlite.pragma('journal_mode = WAL', { simple: true });
   sqlite.pragma(`synchronous = ${sync}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
@@ -94,7 +95,11 @@ function openSqlite(file: string, busyTimeoutMs: number, sync: 'NORMAL' | 'FULL'
   // Transactions by hand (group-commit.ts): when SQLite itself rolls one back (a full disk,
   // SQLITE_FULL), Kysely's own ROLLBACK then failed with "no transaction is active" and hid
   // the real error, so the API answered 500 instead of 503 (found by the disk-full drill).
-  const tx = groupCommit(db, () => sqlite.inTransaction, sync, connection as unknown as DirectSqlite);
+  // FULL's fsync of the log runs on libuv's thread pool (wal-sync.ts): only for a file in
+  // WAL mode (an in-memory database has no log to sync, and a file system without WAL
+  // support leaves another journal mode, which SQLite then syncs itself).
+  const syncLog = sync === 'FULL' && file !== ':memory:' && mode === 'wal' ? walSync(file) : undefined;
+  const tx = groupCommit(db, () => sqlite.inTransaction, sync, connection as unknown as DirectSqlite, syncLog);
   return makeStore(db, 'sqlite', async () => {
     await db.destroy();
   }, undefined, undefined, tx);

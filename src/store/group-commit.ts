@@ -14,9 +14,13 @@
 // - A group made only of non-durable transactions (the dispatcher's claims and records,
 //   connect.ts TxOptions) commits at synchronous=NORMAL: no fsync wait, still safe from a
 //   process crash; any durable member makes the whole group FULL.
+// - With `syncLog` (wal-sync.ts) a FULL group commits at NORMAL and then syncs the log on
+//   libuv's thread pool before its callers are answered and before the connection is given
+//   up: the same fsync, without blocking the event loop (26% of it at 1,000 commands/s).
 import { sql } from 'kysely';
 import type { Db, Tx } from './db.js';
 import { runText, SQLITE_CONNECTION, type DirectSqlite } from './raw.js';
+import type { SyncLog } from './wal-sync.js';
 
 interface Waiting {
   fn: (trx: Tx) => Promise<unknown>;
@@ -34,11 +38,29 @@ export function groupCommit(
   sync: 'NORMAL' | 'FULL' = 'FULL',
   /** The connection, for statements run directly inside a group (raw.ts SQLITE_CONNECTION). */
   direct?: DirectSqlite,
+  /** Syncs the write-ahead log off the event loop (wal-sync.ts); without it FULL syncs inline. */
+  syncLog?: SyncLog,
 ): <T>(fn: (trx: Tx) => Promise<T>, opts?: { durable?: boolean }) => Promise<T> {
   const queue: Waiting[] = [];
   let draining = false;
   // The connection's synchronous level as this module last set it (connect.ts opens it at sync).
   let current: 'NORMAL' | 'FULL' = sync;
+
+  let logSync = syncLog;
+  /**
+   * The log sync after a NORMAL commit. If it fails, whether the group is on disk is
+   * unknown: its callers get the error (not "nothing was written": the rows are committed;
+   * the error is not one failures.ts maps to 503), and every later group syncs inside
+   * COMMIT again, where SQLite handles such failures itself.
+   */
+  const syncCommitted = async () => {
+    try {
+      await logSync!();
+    } catch (err) {
+      logSync = undefined;
+      throw new Error(`the database log could not be synced to disk (${(err as Error).message}); this request's change may or may not be kept`, { cause: err });
+    }
+  };
 
   const drain = async () => {
     draining = true;
@@ -79,14 +101,17 @@ export function groupCommit(
         // machine), else NORMAL (~20 µs). It is put back right after a relaxed group, so that
         // statements run outside groups (autocommit) stay at the configured level; and set
         // from what each group needs, so a failed restore cannot relax a durable group.
-        const level = sync === 'FULL' && group.every((w) => !w.durable) ? 'NORMAL' : sync;
+        const durable = sync === 'FULL' && group.some((w) => w.durable);
+        // With syncLog a durable group commits at NORMAL too and syncs the log itself below.
+        const offLoop = durable && logSync !== undefined;
+        const level = sync === 'FULL' && (!durable || offLoop) ? 'NORMAL' : sync;
         await setLevel(conn, level);
         try {
           // IMMEDIATE takes the write lock up front, so a database busy in another process
           // fails at once with SQLITE_BUSY rather than midway.
           await exec(conn, 'begin immediate');
           try {
-            await runInside(conn as unknown as Tx, group, open, settle);
+            await runInside(conn as unknown as Tx, group, open, settle, offLoop);
           } catch (err) {
             // A savepoint statement or the COMMIT failed: nothing of the group is kept.
             if (inTransaction()) await exec(conn, 'rollback').catch(() => undefined);
@@ -103,7 +128,7 @@ export function groupCommit(
     }
   };
 
-  const runInside = async (conn: Tx, group: Waiting[], open: Set<Waiting>, settle: (w: Waiting, ok: boolean, v: unknown) => void) => {
+  const runInside = async (conn: Tx, group: Waiting[], open: Set<Waiting>, settle: (w: Waiting, ok: boolean, v: unknown) => void, offLoop: boolean) => {
     const done: { w: Waiting; value: unknown }[] = [];
     for (let i = 0; i < group.length; i++) {
       const w = group[i]!;
@@ -130,6 +155,7 @@ export function groupCommit(
       }
     }
     await exec(conn, 'commit');
+    if (offLoop) await syncCommitted();
     for (const d of done) settle(d.w, true, d.value);
   };
 
