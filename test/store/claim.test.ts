@@ -69,6 +69,38 @@ describe.each(KINDS)('the delivery queue on %s', (kind) => {
     expect((await claimWith('w1', 100, new Map())).rows).toHaveLength(0);
   });
 
+  it('shares the budget across channels in rotation order, names the full ones, and paces the paced', async () => {
+    // Two more channels on the same trigger: 6 due rows each. `capped` (cap 3), then these.
+    const more = await api.call('POST', '/v1/notifications', {
+      body: { title: 'more', triggers: ['project.updated'], channels: [{ type: 'webhook', url: 'http://127.0.0.1:9/a', max_in_flight: 4 }, { type: 'webhook', url: 'http://127.0.0.1:9/b', max_in_flight: 10 }] },
+    });
+    const [a, b] = more.body.channels.map((c: { id: number }) => c.id) as [number, number];
+    const project = (await api.call('POST', '/v1/projects', { body: { title: 'second' } })).body;
+    for (let i = 0; i < 6; i++) expect((await api.call('PATCH', `/v1/projects/${project.id}`, { body: { description: `again ${i}` } })).status).toBe(200);
+    await api.store.db.updateTable('channels').set({ min_interval_ms: 1000 }).where('id', '=', a).execute();
+    const byChannel = (r: { channel_id: number }[]) => r.reduce((m, d) => m.set(d.channel_id, (m.get(d.channel_id) ?? 0) + 1), new Map<number, number>());
+
+    // Budget 6: the capped channel's 3 free slots first (lowest id), then 3 of a's 4; b waits.
+    const first = await claimWith('w1', 6, new Map());
+    expect(byChannel(first.rows)).toEqual(new Map([[channelId, 3], [a, 3]]));
+    // Channel by channel, each oldest first.
+    expect(first.rows.map((d) => d.channel_id)).toEqual([channelId, channelId, channelId, a, a, a]);
+    expect(first.rows.slice(0, 3).map((d) => d.id)).toEqual([...first.rows.slice(0, 3).map((d) => d.id)].sort((x, y) => x - y));
+    expect(first.more).toBe(true);
+    expect(first.full).toEqual([channelId]);
+    // The paced channel remembers it sent; the others do not.
+    const sent = new Map((await api.store.db.selectFrom('channels').select(['id', 'last_sent_at']).execute()).map((c) => [c.id, c.last_sent_at]));
+    expect(sent.get(a)).not.toBeNull();
+    expect(sent.get(b)).toBeNull();
+    expect(sent.get(channelId)).toBeNull();
+
+    // The capped channel is still full (named again) and a is paced for a second: b gives its 6.
+    const next = await claimWith('w1', 100, new Map([[channelId, 3], [a, 3]]));
+    expect(next.rows.map((d) => d.channel_id)).toEqual(Array(6).fill(b));
+    expect(next.full).toEqual([channelId]);
+    expect(next.more).toBe(false);
+  });
+
   it("moves each delivery of a batch to its own next state, under this worker's lease only", async () => {
     const mine = await claim('w1', new Map());
     const [a, b, c] = mine.map((d) => d.id) as [number, number, number];
