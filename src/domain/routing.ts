@@ -13,6 +13,7 @@ import { DIALECTS_WITH_PROJECT_STATE, PROJECT_STATE_KEY } from '../dialects/dial
 export { PROJECT_STATE_KEY };
 import { getProject } from './project-reads.js';
 import { eventTriggerMatches, type Trigger } from '../model/triggers.js';
+import { WorkChannels } from '../model/work-signal.js';
 
 export interface RoutableEvent {
   id: string;
@@ -159,14 +160,26 @@ export function newDelivery(
   };
 }
 
+// The channels each command's wake-up names, by its afterCommit list: one wake-up per
+// command however many events it emits.
+const signalled = new WeakMap<Ctx['afterCommit'], WorkChannels>();
+
 /**
  * Wake dispatchers (this process's, and others' through NOTIFY) once the transaction commits.
  * `channels`: the channels the new deliveries are for, when known (routing knows them), so
  * that a dispatcher whose channels are all full need not claim for nothing.
  */
 export async function signalWork(ctx: Ctx, channels?: readonly number[]): Promise<void> {
-  ctx.afterCommit.push(() => {
-    ctx.svc.wake(channels);
-    ctx.store.notifyWork(channels);
-  });
+  let work = signalled.get(ctx.afterCommit);
+  if (!work) {
+    const folded = new WorkChannels();
+    work = folded;
+    signalled.set(ctx.afterCommit, folded);
+    ctx.afterCommit.push(() => {
+      const named = folded.list();
+      ctx.svc.wake(named);
+      ctx.store.notifyWork(named);
+    });
+  }
+  work.add(channels);
 }

@@ -11,6 +11,7 @@ import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations.js';
 import { groupCommit } from './group-commit.js';
 import { walSync } from './wal-sync.js';
+import { WorkChannels } from '../model/work-signal.js';
 import { nameStatements, type DirectSqlite } from './raw.js';
 import { RouteCache } from './queue/routes.js';
 
@@ -205,16 +206,15 @@ const NOTIFY_CHANNELS = 500;
 
 function coalescedNotify(db: Db): (channels?: readonly number[]) => void {
   let pending: NodeJS.Timeout | null = null;
-  // The channels the coalesced signals were for; null once any signal did not say.
-  let named: Set<number> | null = new Set();
+  // The channels the coalesced signals were for.
+  let work = new WorkChannels();
   return (channels) => {
-    if (!channels || channels.length === 0) named = null;
-    else if (named) for (const c of channels) named.add(c);
+    work.add(channels);
     if (pending) return;
     pending = setTimeout(() => {
       pending = null;
-      const payload = named && named.size <= NOTIFY_CHANNELS ? [...named].join(',') : '';
-      named = new Set();
+      const payload = work.list(NOTIFY_CHANNELS)?.join(',') ?? '';
+      work = new WorkChannels();
       sql`select pg_notify(${WORK_CHANNEL}, ${payload})`.execute(db).catch(() => undefined);
     }, 2);
   };

@@ -90,3 +90,21 @@ describe('the channels a work NOTIFY names', () => {
     expect(notifiedChannels('-1')).toBeUndefined();
   });
 });
+
+describe('the wake-up of a command that emits several events', () => {
+  it('is one per command, naming every channel, or none once a signal named none', async () => {
+    const { signalWork } = await import('../../src/domain/routing.js');
+    const run = async (signals: (number[] | undefined)[]) => {
+      const woke: (readonly number[] | undefined)[] = [];
+      const notified: (readonly number[] | undefined)[] = [];
+      const ctx = { afterCommit: [] as (() => void)[], svc: { wake: (c?: readonly number[]) => woke.push(c) }, store: { notifyWork: (c?: readonly number[]) => notified.push(c) } };
+      for (const s of signals) await signalWork(ctx as never, s);
+      expect(ctx.afterCommit).toHaveLength(1);
+      for (const f of ctx.afterCommit) f();
+      expect(notified).toEqual(woke);
+      return woke;
+    };
+    expect(await run([[1, 2], [2, 3]])).toEqual([[1, 2, 3]]);
+    expect(await run([[1, 2], undefined, [3]])).toEqual([undefined]);
+  });
+});
