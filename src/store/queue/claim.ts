@@ -96,7 +96,8 @@ export interface Claim {
 // trips (BEGIN, channels, pick, claim, COMMIT) a claim took 6.7 ms at p50 and 30 ms at p99
 // at 1,000 events/s, and deliveries waited for it (docs/performance.md, round 4). The one
 // row always returned carries the channel plan as JSON, so a claim that took nothing still
-// says which channels were full.
+// says which channels were full. (`paced` runs though nothing reads it: PostgreSQL runs
+// every data-modifying WITH to completion.)
 const CLAIM_PG_ONE = `with c as (${CHANNELS_WITH_WORK('for no key update of c skip locked', (n) => `$${n}`)}),
   f as (
     select c.*, row_number() over (order by case when c.id > $3 then 0 else 1 end, c.id) as ord,
@@ -117,9 +118,8 @@ const CLAIM_PG_ONE = `with c as (${CHANNELS_WITH_WORK('for no key update of c sk
     returning *),
   paced as (
     update channels set last_sent_at = $2
-    where min_interval_ms > 0 and id in (select channel_id from claimed)
-    returning id)
-  select p.plan, (select count(*) from paced) as paced, claimed.*
+    where min_interval_ms > 0 and id in (select channel_id from claimed))
+  select p.plan, claimed.*
   from (select coalesce(json_agg(json_build_array(w.id, w.free, w.take) order by w.ord), '[]') as plan from w) as p
   left join claimed on true`;
 
@@ -134,10 +134,10 @@ interface Share {
  * Whether claiming again at once could find more, and which channels are left full, from
  * the plan and what each channel gave (`got`): shared by both databases' claims.
  */
-function outcome(plan: Share[], listed: number, limit: number, budgetLeft: boolean, got: Map<number, number>): Pick<Claim, 'more' | 'full'> {
+function outcome(plan: Share[], limit: number, got: Map<number, number>): Pick<Claim, 'more' | 'full'> {
   // A channel list cut at its limit, or a channel with room and due work that the budget
   // did not reach, means a claim right after this one could find more.
-  let more = listed >= limit || budgetLeft;
+  let more = plan.length >= limit || plan.some((w) => w.free > 0 && w.take === 0);
   const full: number[] = [];
   for (const w of plan) {
     if (w.free <= 0) full.push(w.id);
@@ -153,19 +153,17 @@ function outcome(plan: Share[], listed: number, limit: number, budgetLeft: boole
 async function claimPostgres(store: Store, o: ClaimOptions): Promise<Claim> {
   const limit = o.channelLimit ?? 200;
   const own = [...(o.ownInFlight ?? new Map<number, number>())];
-  const result = await runText<Selectable<DeliveryTable> & { plan: [number, number, number][]; paced: number }>(store.db, CLAIM_PG_ONE, [
+  const result = await runText<Selectable<DeliveryTable> & { plan: [number, number, number][] }>(store.db, CLAIM_PG_ONE, [
     o.workerId, o.now, o.rotateAfter, limit, own.map(([c]) => c), own.map(([, n]) => n), o.budget, o.now + o.leaseMs,
   ]);
   const plan: Share[] = (result[0]?.plan ?? []).map(([id, free, take]) => ({ id: Number(id), free: Number(free), take: Number(take) }));
-  const rows = result.filter((r) => r.id !== null).map(({ plan: _p, paced: _q, ...row }) => row as Selectable<DeliveryTable>);
+  const rows = result.filter((r) => r.id !== null).map(({ plan: _p, ...row }) => row as Selectable<DeliveryTable>);
   const got = new Map<number, number>();
   for (const r of rows) got.set(Number(r.channel_id), (got.get(Number(r.channel_id)) ?? 0) + 1);
-  // Channels with room that the budget did not reach.
-  const budgetLeft = plan.some((w) => w.free > 0 && w.take === 0);
   // In claim order: channel by channel as planned, each oldest first.
   const at = new Map(plan.map((w, i) => [w.id, i]));
   rows.sort((a, b) => at.get(Number(a.channel_id))! - at.get(Number(b.channel_id))! || Number(a.next_attempt_at) - Number(b.next_attempt_at) || Number(a.id) - Number(b.id));
-  return { rows, ...outcome(plan, plan.length, limit, budgetLeft, got) };
+  return { rows, ...outcome(plan, limit, got) };
 }
 
 export async function claimDue(store: Store, o: ClaimOptions): Promise<Claim> {
@@ -184,7 +182,6 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Claim> {
       budget -= take;
       return { id: Number(c.id), free, take };
     });
-    const budgetLeft = plan.some((w) => w.free > 0 && w.take === 0);
     const wants = plan.filter((w) => w.take > 0);
     const claimed: Claimed[] = [];
     for (let i = 0; i < wants.length; i += 50) {
@@ -194,7 +191,7 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Claim> {
     }
     const got = new Map<number, number>();
     for (const c of claimed) got.set(c.channel_id, (got.get(c.channel_id) ?? 0) + 1);
-    const result = outcome(plan, channels.length, limit, budgetLeft, got);
+    const result = outcome(plan, limit, got);
     if (claimed.length === 0) return { rows: [], ...result };
     // Paced channels (Slack: about one message per second) remember when they last sent.
     const paced = channels.filter((c) => Number(c.min_interval_ms) > 0 && got.has(Number(c.id))).map((c) => Number(c.id));
