@@ -3,6 +3,7 @@
 // process reports the same truth about the queue.
 import client from 'prom-client';
 import type { Store } from '../store/connect.js';
+import { inStatus } from '../store/delivery-states.js';
 
 export interface Metrics {
   registry: client.Registry;
@@ -40,10 +41,10 @@ export function createMetrics(store: Store): Metrics {
     registers: [registry],
     async collect() {
       const now = Date.now();
-      const row = await store.db
-        .selectFrom('deliveries')
-        .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min<number>('next_attempt_at').as('oldest')])
-        .where('status', '=', 'pending')
+      const row = await inStatus(
+        store.db.selectFrom('deliveries').select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min<number>('next_attempt_at').as('oldest')]),
+        'pending',
+      )
         .where('next_attempt_at', '<=', now)
         .executeTakeFirstOrThrow();
       this.set(Number(row.n));

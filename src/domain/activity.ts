@@ -4,6 +4,7 @@
 // Counted in SQL per minute, never by loading rows: a busy day holds millions of attempts.
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
+import { inStatus } from '../store/delivery-states.js';
 
 export const MINUTE = 60_000;
 export const MAX_ACTIVITY_HOURS = 24;
@@ -63,10 +64,7 @@ export async function deliveryActivity(db: Db, orgId: number, hours: number, now
     .where((eb) => eb.or([eb('completed_at', 'is', null), eb('completed_at', '>=', start)]))
     .select(count.as('n'))
     .executeTakeFirstOrThrow();
-  const due = await db
-    .selectFrom('deliveries')
-    .where('org_id', '=', orgId)
-    .where('status', '=', 'pending')
+  const due = await inStatus(db.selectFrom('deliveries').where('org_id', '=', orgId), 'pending')
     .where('next_attempt_at', '<=', now)
     .select(count.as('n'))
     .executeTakeFirstOrThrow();

@@ -10,7 +10,7 @@
 //   pending|sending --cancel--> cancelled   (its channel was deleted)
 //   pending|sending --expire--> expired     (a custom-action run past its TTL, seed 004)
 //   succeeded|failed|expired --resend--> pending (fresh schedule, Svix's "resend")
-import type { UpdateQueryBuilder, UpdateResult } from 'kysely';
+import { sql, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
 import type { Database } from './schema.js';
 
 export const DELIVERY_STATUSES = ['pending', 'sending', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
@@ -57,5 +57,15 @@ type DeliveryUpdate = UpdateQueryBuilder<Database, 'deliveries', 'deliveries', U
  */
 export function move<Q extends DeliveryUpdate>(q: Q, t: Transition): Q {
   const { from, to } = TRANSITIONS[t];
-  return q.set({ status: to }).where('status', 'in', [...from]) as Q;
+  const updated = q.set({ status: to });
+  return (from.length === 1 ? inStatus(updated, from[0]) : updated.where('status', 'in', from.map((s) => sql.lit(s)))) as Q;
+}
+
+/**
+ * Narrows a query to one status, written as a literal: the indexes over live deliveries are
+ * partial (migrations.ts, 0008), and a database uses one only when the query names its status
+ * as written, not as a parameter. The statuses are this file's constants, never user input.
+ */
+export function inStatus<Q extends { where(col: 'status', op: '=', value: unknown): Q }>(q: Q, status: DeliveryStatus): Q {
+  return q.where('status', '=', sql.lit(status));
 }

@@ -489,6 +489,38 @@ function channelDueLeasedBy(): Migration {
   };
 }
 
+// Indexes over live deliveries only. A delivery's status index entries used to move at
+// every step (pending -> sending -> succeeded), and finished rows stayed in them for good:
+// with 50,000 finished deliveries the claim's and the due-time indexes were mostly history,
+// and each finished row had paid four index moves to get there. Partial indexes hold only
+// the rows a claim, a count of requests in flight, a lease sweep or a dead-letter recovery
+// can want: a delivery enters them when it becomes pending and leaves them when it finishes
+// (measured in docs/performance.md, round 5). A query uses
+// one only when it names the index's status as a literal (SQLite matches the term as
+// written; PostgreSQL must prove it at plan time): delivery-states.ts move() writes the
+// states so, and the hot statements are written out with them.
+function liveDeliveryIndexes(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      const where = (status: string) => [sql.ref('status'), '=', sql.lit(status)] as const;
+      await db.schema.dropIndex('deliveries_channel_due').execute();
+      await db.schema.dropIndex('deliveries_status_due').execute();
+      // Every delivery of a channel, newest last: listings by channel (a custom action's
+      // runs), and the channel-wide updates (cancel, expire) narrowed from there. Entries
+      // are only appended: a status change does not touch it.
+      await db.schema.createIndex('deliveries_channel').on('deliveries').columns(['channel_id', 'id']).execute();
+      // The claim: per channel, its oldest due pending rows (claim.ts).
+      await db.schema.createIndex('deliveries_pending').on('deliveries').columns(['channel_id', 'next_attempt_at', 'id']).where(...where('pending')).execute();
+      // The next due time across channels (next-due.ts) and the due backlog.
+      await db.schema.createIndex('deliveries_due').on('deliveries').columns(['next_attempt_at']).where(...where('pending')).execute();
+      // Requests in flight per channel and by whom (the claim's cap), and the lease sweep.
+      await db.schema.createIndex('deliveries_sending').on('deliveries').columns(['channel_id', 'leased_by', 'lease_until']).where(...where('sending')).execute();
+      // A channel's dead letters since a time (Svix's "recover", resend.ts).
+      await db.schema.createIndex('deliveries_failed').on('deliveries').columns(['channel_id', 'created_at']).where(...where('failed')).execute();
+    },
+  };
+}
+
 export function migrations(kind: DatabaseKind): Record<string, Migration> {
   return {
     '0001_initial': initial(kind),
@@ -498,6 +530,7 @@ export function migrations(kind: DatabaseKind): Record<string, Migration> {
     '0005_pipelines': pipelines(kind),
     '0006_routing_versions': routingVersions(kind),
     '0007_channel_due_leased_by': channelDueLeasedBy(),
+    '0008_live_delivery_indexes': liveDeliveryIndexes(),
   };
 }
 

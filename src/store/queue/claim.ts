@@ -7,7 +7,8 @@
 // Why claim by channel rather than by the oldest due rows: a channel at its cap (or one
 // with a million-row backlog) would otherwise fill every claim with rows it cannot take,
 // and starve healthy channels behind it. Here each channel with due work is probed through
-// the (channel_id, status, next_attempt_at) index and gives at most its free slots.
+// deliveries_pending (channel_id, next_attempt_at over pending rows only) and gives at most
+// its free slots.
 import type { Selectable } from 'kysely';
 import type { DeliveryTable } from '../schema.js';
 import type { Store } from '../connect.js';
@@ -57,7 +58,7 @@ const CHANNELS_WITH_WORK = (lock: string, p: (n: number) => string) => `
 // SQLite takes ? positionally: each use of a value is a parameter of its own.
 const CHANNELS_SQLITE = CHANNELS_WITH_WORK('', () => '?');
 
-// Per channel, its `take` oldest due rows: an index range read each (deliveries_channel_due).
+// Per channel, its `take` oldest due rows: an index range read each (deliveries_pending).
 // SQLite has no LATERAL: a union of one read per channel, one text per channel count, each
 // prepared once (the statement cache in connect.ts).
 const pickSqlite = (channels: number) =>
@@ -67,7 +68,7 @@ const pickSqlite = (channels: number) =>
 // The claim itself returns the claimed rows whole: the prepare stage needs them, and reading
 // them back would be one more statement per claim. On SQLite, without table statistics, the
 // planner took `status in (...)` over the id list and scanned every pending row through
-// deliveries_status_due (1.6 ms per claim of ~50 rows with a 20,000-row backlog against
+// a status index (then deliveries_status_due; 1.6 ms per claim of ~50 rows with a 20,000-row backlog against
 // 0.46 ms for ~32 rows after, docs/performance.md); `+status` keeps it on the primary key.
 const claimFrom = TRANSITIONS.claim.from.map((s) => `'${s}'`).join(', ');
 const CLAIM_SQLITE = `update deliveries set status = '${TRANSITIONS.claim.to}', lease_until = ?, leased_by = ?, updated_at = ?
