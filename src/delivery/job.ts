@@ -46,6 +46,11 @@ export interface Sent {
   logs?: string | null;
   /** The outcome is final even though it failed (a handler's own error: user code is not retried). */
   final?: boolean;
+  /**
+   * The dialect whose bodyOf() gives this body again from the delivery's stored event: the
+   * attempt log stores the name instead of the body (store/migrations.ts, 0009).
+   */
+  bodyFrom?: string;
 }
 
 export interface Completion extends Sent {

@@ -36,7 +36,8 @@ async function sendWebhook(s: Senders, job: Job, startedAt: number): Promise<Sen
   const secrets = [o.secrets[0] ?? null, job.channel.previous_secret_until !== null && job.channel.previous_secret_until > startedAt ? (o.secrets[1] ?? null) : null].filter(
     (x): x is string => x !== null,
   );
-  const rendered = dialect(cfg.dialect).render({
+  const d = dialect(cfg.dialect);
+  const rendered = d.render({
     event: job.event,
     part: job.delivery.part,
     deliveryId: job.delivery.id,
@@ -51,7 +52,10 @@ async function sendWebhook(s: Senders, job: Job, startedAt: number): Promise<Sen
   // Custom header values are sealed at rest: the attempt record keeps them masked whatever
   // their name, or the attempts table would hold them in clear (issue 10 defect 4).
   const recorded = { ...Object.fromEntries(Object.entries(cfg.headers).map(([k, v]) => [k, maskValue(v)])), ...rendered.headers };
-  return { url: cfg.url, headers: recorded, body: rendered.body, result };
+  // A body that is the stored event's rendering is kept by reference (a synthetic event, a
+  // ping's, has no row to render it from again).
+  const bodyFrom = d.bodyOf && job.delivery.event_id !== null ? d.name : undefined;
+  return { url: cfg.url, headers: recorded, body: rendered.body, result, ...(bodyFrom ? { bodyFrom } : {}) };
 }
 
 async function sendEmail(s: Senders, job: Job): Promise<Sent> {

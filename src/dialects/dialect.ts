@@ -52,4 +52,10 @@ export interface Dialect {
   /** How many messages the event becomes (one delivery each). */
   parts(event: { type: string; data: Record<string, unknown> }): number;
   render(input: RenderInput): Rendered;
+  /**
+   * Present when the body render() makes is a function of the stored event alone (no
+   * context, part, time or secret): the attempt log then keeps such a body by reference and
+   * renders it again with this when the attempt is read (attempts.request_body_from).
+   */
+  bodyOf?(event: CanonicalEvent): string;
 }

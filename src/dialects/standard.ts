@@ -67,4 +67,5 @@ export const standard: Dialect = {
     // The event id is the message id: the same on every retry, so receivers can de-duplicate.
     return { body, headers: { 'content-type': 'application/json', ...standardHeaders(event.id, sentAt, body, secrets) } };
   },
+  bodyOf: renderStandardBody,
 };

@@ -13,6 +13,8 @@ import { uuidv7 } from '../model/ids.js';
 import { recoverFailed, resendOne } from '../store/queue/resend.js';
 import type { DeliveryStatus } from '../store/delivery-states.js';
 import { loadChannel } from './notification-rows.js';
+import { eventFromRow } from './events.js';
+import { dialect } from '../dialects/index.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 
 
@@ -67,7 +69,7 @@ export function deliveryView(d: Selectable<DeliveryTable>): DeliveryView {
   };
 }
 
-function attemptView(a: Selectable<AttemptTable>): AttemptView {
+function attemptView(a: Selectable<AttemptTable>, kept: Map<string, string>): AttemptView {
   return {
     id: a.id,
     attempt_no: a.attempt_no,
@@ -75,7 +77,7 @@ function attemptView(a: Selectable<AttemptTable>): AttemptView {
     latency_ms: a.latency_ms,
     url: a.url,
     request_headers: JSON.parse(a.request_headers) as Record<string, string>,
-    request_body: a.request_body,
+    request_body: a.request_body_from === null ? a.request_body : (kept.get(a.request_body_from) ?? a.request_body),
     response_status: a.response_status,
     response_body: a.response_body,
     outcome: a.outcome,
@@ -116,7 +118,28 @@ async function loadDelivery(db: Db, orgId: number, id: number) {
 export async function getDelivery(db: Db, orgId: number, id: number): Promise<DeliveryView & { attempts: AttemptView[] }> {
   const d = await loadDelivery(db, orgId, id);
   const attempts = await db.selectFrom('attempts').selectAll().where('delivery_id', '=', id).orderBy('id').execute();
-  return { ...deliveryView(d), attempts: attempts.map(attemptView) };
+  const kept = await keptBodies(db, d.event_id, attempts);
+  return { ...deliveryView(d), attempts: attempts.map((a) => attemptView(a, kept)) };
+}
+
+/**
+ * The bodies the attempt log kept by reference (attempts.request_body_from names the dialect
+ * whose bodyOf() renders them from the delivery's event), by dialect name. The event outlives
+ * its deliveries' attempts (schedule/retention.ts prunes an event only once no delivery of it
+ * is left), so each is rendered again exactly as it was sent.
+ */
+async function keptBodies(db: Db, eventId: string | null, attempts: Selectable<AttemptTable>[]): Promise<Map<string, string>> {
+  const kept = new Map<string, string>();
+  const names = new Set(attempts.map((a) => a.request_body_from).filter((n): n is string => n !== null));
+  if (names.size === 0 || eventId === null) return kept;
+  const row = await db.selectFrom('events').selectAll().where('id', '=', eventId).executeTakeFirst();
+  if (!row) return kept;
+  const event = eventFromRow(row);
+  for (const name of names) {
+    const body = dialect(name).bodyOf?.(event);
+    if (body !== undefined) kept.set(name, body);
+  }
+  return kept;
 }
 
 /** Sends a finished delivery again, with a fresh retry schedule (Svix's "resend"). */

@@ -193,7 +193,13 @@ export interface AttemptTable {
   latency_ms: number;
   url: string;
   request_headers: string;
+  /** Empty when request_body_from says where the body is kept instead. */
   request_body: string;
+  /**
+   * Null: request_body is the body as sent. 'event': the body was the Standard Webhooks
+   * rendering of the delivery's event, rendered again when the attempt is read.
+   */
+  request_body_from: Generated<string | null>;
   response_status: number | null;
   response_body: string | null;
   outcome: string;

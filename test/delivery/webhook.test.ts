@@ -100,6 +100,10 @@ describe.each(KINDS)('webhook delivery on %s', (kind) => {
     const a = full.attempts[0];
     expect(a).toMatchObject({ attempt_no: 1, outcome: 'success', response_status: 200, response_body: '{"ok":true}', error_kind: null, url: `${rx.url}/hook` });
     expect(a.request_body).toBe(got.body);
+    // Kept by reference: the attempt row holds no second copy of the event's body; the API
+    // rendered it again from the event, byte for byte what the receiver got (above).
+    const stored = await api.store.db.selectFrom('attempts').select(['request_body', 'request_body_from']).where('id', '=', a.id).executeTakeFirstOrThrow();
+    expect(stored).toEqual({ request_body: '', request_body_from: 'standard' });
     expect(a.request_headers['webhook-signature']).toMatch(/^v1,/);
     expect(a.request_headers['Authorization']).toBe('Be****');
     expect(a.latency_ms).toBeGreaterThan(0);
@@ -321,6 +325,10 @@ describe.each(KINDS)('webhook delivery on %s', (kind) => {
     expect(payload.type).toBe('ping');
     expect(payload.data.channel_id).toBe(n.channels[0].id);
     await waitFor(async () => (await api.call('GET', `/v1/deliveries/${ping.body.id}`)).body.status === 'succeeded', 'the ping delivery');
+    // A ping has no stored event to render its body from again: the attempt keeps the body.
+    const [a] = (await api.call('GET', `/v1/deliveries/${ping.body.id}`)).body.attempts;
+    expect(a.request_body).toBe(got.body);
+    expect((await api.store.db.selectFrom('attempts').select('request_body_from').where('id', '=', a.id).executeTakeFirstOrThrow()).request_body_from).toBeNull();
   });
 
   it('validates channels: reserved headers, header injection, URL shape, secret shape', async () => {

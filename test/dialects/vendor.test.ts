@@ -131,8 +131,10 @@ describe.each(KINDS)('vendor webhooks on %s', (kind) => {
     await api.call('POST', `/v1/projects/${p.id}/tasks`, { body: { tasks: [{ data: { n: 1 } }] } });
     const hook = (await api.call('POST', '/v1/webhooks', { body: { url: `${rx.url}/ls-snap`, project: p.id, send_for_all_actions: false, actions: ['PROJECT_UPDATED'] } })).body;
     const seen: any[] = [];
+    const raw: string[] = [];
     const flaky = await startReceiver(async (r, n, res) => {
       seen.push(r.json);
+      raw.push(r.body);
       if (n === 1) {
         // Between the first attempt and its retry the project grows.
         await api.call('POST', `/v1/projects/${p.id}/tasks`, { body: { tasks: [{ data: { n: 2 } }, { data: { n: 3 } }] } });
@@ -145,6 +147,11 @@ describe.each(KINDS)('vendor webhooks on %s', (kind) => {
       await waitFor(() => seen.length >= 2, 'the retry');
       expect(seen[0].project.task_number).toBe(1);
       expect(seen[1].project).toEqual(seen[0].project);
+      // A Label Studio body depends on more than the event (the counters loaded to send it):
+      // the attempt log stores it as sent, unlike a Standard Webhooks body (migration 0009).
+      await waitFor(async () => (await api.store.db.selectFrom('attempts').select('id').where('url', '=', `${flaky.url}/ls-snap`).execute()).length === 2, 'both attempts recorded');
+      const stored = await api.store.db.selectFrom('attempts').select(['request_body', 'request_body_from']).where('url', '=', `${flaky.url}/ls-snap`).orderBy('id').execute();
+      expect(stored).toEqual(raw.slice(0, 2).map((body) => ({ request_body: body, request_body_from: null })));
       // The API's view of the event does not carry the internal snapshot.
       const events = (await api.call('GET', `/v1/events?type=project.updated&project_id=${p.id}`)).body.data;
       expect(events.at(-1).data.project_state).toBeUndefined();

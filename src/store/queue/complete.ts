@@ -9,7 +9,7 @@ import { move, TRANSITIONS, type Transition } from '../delivery-states.js';
 import { insertRows, runRaw, type RawStatement } from '../raw.js';
 
 const ATTEMPT_COLUMNS = [
-  'delivery_id', 'channel_id', 'attempt_no', 'started_at', 'latency_ms', 'url', 'request_headers', 'request_body',
+  'delivery_id', 'channel_id', 'attempt_no', 'started_at', 'latency_ms', 'url', 'request_headers', 'request_body', 'request_body_from',
   'response_status', 'response_body', 'outcome', 'worker', 'error_kind', 'error_message', 'logs',
 ] as const satisfies readonly (keyof AttemptTable)[];
 
