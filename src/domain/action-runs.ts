@@ -1,8 +1,9 @@
 // A custom action's runs (issue 13): each run is a delivery of the action's channel, and its
 // record is the delivery's latest attempt. Statuses as seed 004 and the console show them:
 // pending, running (the delivery is leased), succeeded, failed, expired (past its TTL).
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Db } from '../store/db.js';
+import { inStatus } from '../store/delivery-states.js';
 import type { AttemptTable, DeliveryTable } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { AppError, notFound } from '../model/errors.js';
@@ -80,8 +81,12 @@ export async function listRuns(db: Db, orgId: number, actionId: number, q: PageQ
   let query = db.selectFrom('deliveries').selectAll().where('channel_id', '=', actionId);
   // Newest first, as a run history reads; the cursor is the last id seen.
   if (q.cursor) query = query.where('id', '<', decodeCursor(q.cursor));
-  if (q.status) query = query.where('status', 'in', q.status === 'running' ? ['sending'] : q.status === 'failed' ? ['failed', 'cancelled'] : [q.status]);
-  const rows = await query.orderBy('id', 'desc').limit(limit + 1).execute();
+  // A live status (pending, running) is read through its partial index (migration 0008),
+  // sorted afterwards: `+id` stops SQLite walking the action's whole history newest first.
+  const live = q.status === 'pending' ? 'pending' : q.status === 'running' ? 'sending' : null;
+  if (live) query = inStatus(query, live);
+  else if (q.status) query = query.where('status', 'in', q.status === 'failed' ? ['failed', 'cancelled'] : [q.status]);
+  const rows = await query.orderBy(live ? sql`+id` : sql`id`, 'desc').limit(limit + 1).execute();
   const attempts = await latestAttempts(db, rows.slice(0, limit).map((r) => r.id));
   return toPage(rows, limit, (d) => runView(d, attempts.get(d.id)));
 }

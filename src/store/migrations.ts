@@ -495,33 +495,19 @@ function channelDueLeasedBy(): Migration {
 // and each finished row had paid four index moves to get there. Partial indexes hold only
 // the rows a claim, a count of requests in flight, a lease sweep or a dead-letter recovery
 // can want: a delivery enters them when it becomes pending and leaves them when it finishes
-// (measured in docs/performance.md, round 5). A query uses
-// one only when it names the index's status as a literal (SQLite matches the term as
-// written; PostgreSQL must prove it at plan time): delivery-states.ts move() writes the
-// states so, and the hot statements are written out with them.
-// A Standard Webhooks attempt's body is the event's body, spliced from its stored row
-// (dialects/standard.ts), the same on every retry and every channel: storing it with each
-// attempt wrote the event a second time (2.3 KB per attempt in the benchmark, half of what a
-// delivered event wrote). Such attempts now say where their body comes from and store none;
-// reading one renders it again from the event, which retention keeps while any delivery
-// of it is left (schedule/retention.ts). Older attempts keep the body they stored.
-function attemptBodyFromEvent(): Migration {
-  return {
-    async up(db: Kysely<any>) {
-      await db.schema.alterTable('attempts').addColumn('request_body_from', 'text').execute();
-    },
-  };
-}
-
+// (measured in docs/performance.md, round 5). A query uses one only when it names the
+// index's status as a literal (SQLite matches the term as written; PostgreSQL must prove it
+// at plan time): delivery-states.ts move() and inStatus() write the states so, and the hot
+// statements are written out with them (test/store/live-indexes.test.ts checks the plans).
 function liveDeliveryIndexes(): Migration {
   return {
     async up(db: Kysely<any>) {
       const where = (status: string) => [sql.ref('status'), '=', sql.lit(status)] as const;
       await db.schema.dropIndex('deliveries_channel_due').execute();
       await db.schema.dropIndex('deliveries_status_due').execute();
-      // Every delivery of a channel, newest last: listings by channel (a custom action's
-      // runs), and the channel-wide updates (cancel, expire) narrowed from there. Entries
-      // are only appended: a status change does not touch it.
+      // Every delivery of a channel, in id order: listings by channel (a custom action's
+      // runs, GET /v1/deliveries?channel_id=). Entries are only appended: a status change
+      // does not touch it.
       await db.schema.createIndex('deliveries_channel').on('deliveries').columns(['channel_id', 'id']).execute();
       // The claim: per channel, its oldest due pending rows (claim.ts).
       await db.schema.createIndex('deliveries_pending').on('deliveries').columns(['channel_id', 'next_attempt_at', 'id']).where(...where('pending')).execute();
@@ -531,6 +517,21 @@ function liveDeliveryIndexes(): Migration {
       await db.schema.createIndex('deliveries_sending').on('deliveries').columns(['channel_id', 'leased_by', 'lease_until']).where(...where('sending')).execute();
       // A channel's dead letters since a time (Svix's "recover", resend.ts).
       await db.schema.createIndex('deliveries_failed').on('deliveries').columns(['channel_id', 'created_at']).where(...where('failed')).execute();
+    },
+  };
+}
+
+// A Standard Webhooks attempt's body is the event's body, spliced from its stored row
+// (dialects/standard.ts), the same on every retry and every channel: storing it with each
+// attempt wrote the event a second time (2.3 KB per attempt in the benchmark, half of what a
+// delivered event wrote). Such attempts now name their body's format ('standard/1',
+// dialects/dialect.ts KeptBody) and store none;
+// reading one renders it again from the event, which retention keeps while any delivery
+// of it is left (schedule/retention.ts). Older attempts keep the body they stored.
+function attemptBodyFromEvent(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('attempts').addColumn('request_body_from', 'text').execute();
     },
   };
 }

@@ -4,9 +4,11 @@
 // status passed as a parameter would quietly turn the claim, the lease sweep or a channel's
 // cancel into a scan of every delivery ever made. So every statement that touches deliveries
 // while a real worker delivers, retries, dead-letters, recovers, sweeps leases, expires runs,
-// reports metrics and cancels is recorded here, and each one's plan is checked: on SQLite
-// with EXPLAIN QUERY PLAN, on PostgreSQL with the generic plan (any parameter values) and
-// sequential scans priced out, so a plan that still scans deliveries had no index to use.
+// reports metrics and activity, lists a custom action's runs and cancels is recorded here,
+// and each one's plan is checked: on SQLite with EXPLAIN QUERY PLAN, on PostgreSQL with the
+// generic plan (any parameter values) and sequential scans priced out. No plan may scan the
+// deliveries table, and a statement that names a live status must read that status's partial
+// index (falling back to another index would read the finished history too).
 import Database from 'better-sqlite3';
 import { CompiledQuery, sql } from 'kysely';
 import pg from 'pg';
@@ -63,30 +65,51 @@ describe.each(KINDS)('statements on deliveries on %s', (kind) => {
     await releaseExpired(api.store, Date.now());
     await expireRuns(api.store.db, badChannel, 3_600_000, Date.now());
     await api.metrics.registry.metrics();
+    expect((await api.call('GET', '/v1/activity')).status).toBe(200);
+    const pipeline = await api.call('POST', '/v1/pipelines', { body: { name: 'runs', trigger: { event: 'manual' }, action: { type: 'custom_action', language: 'javascript', code: 'function handler(){}' } } });
+    expect(pipeline.status).toBe(201);
+    for (const status of ['running', 'pending', 'failed']) expect((await api.call('GET', `/v1/actions/${pipeline.body.action.id}/runs?status=${status}`)).status).toBe(200);
     expect((await api.call('DELETE', `/v1/notifications/${n.body.id}`)).status).toBe(204);
     await api.dispatcher?.stop();
     vi.restoreAllMocks();
 
-    // What was recorded covers the paths named above (a rename would empty this test).
-    const all = [...texts].join('\n');
-    const paths = {
-      claim: /status = 'pending' and next_attempt_at <= /,
-      inFlight: /s\.status = 'sending'/,
-      nextDue: /min\(next_attempt_at\)/,
-      recover: /"created_at" >= /,
-      sweep: /"lease_until" <= /,
-      expire: /"created_at" <= /,
-      backlog: /min\("next_attempt_at"\)/,
-      cancel: /"channel_id" in /,
+    // Each path of the scenario, found by its statement's text whatever way the status is
+    // written, and the partial index (migration 0008) it must read. The paths must all have
+    // run (a rename would otherwise empty this test).
+    const pending = /deliveries_(pending|due)\b/;
+    const sending = /deliveries_sending\b/;
+    const pendingOrSending = /deliveries_(pending|due|sending)\b/;
+    const paths: Record<string, { text: RegExp; reads: RegExp }> = {
+      claim: { text: /status = 'pending' and next_attempt_at <= /, reads: pending },
+      inFlight: { text: /s\.status = 'sending'/, reads: sending },
+      nextDue: { text: /min\(next_attempt_at\) as at from deliveries/, reads: pending },
+      recover: { text: /^update "deliveries" .*"created_at" >= /s, reads: /deliveries_failed\b/ },
+      sweep: { text: /^update "deliveries" .*"lease_until" <= /s, reads: sending },
+      expire: { text: /^update "deliveries" .*"created_at" <= /s, reads: pendingOrSending },
+      cancel: { text: /^update "deliveries" .*"channel_id" in /s, reads: pendingOrSending },
+      backlog: { text: /min\("next_attempt_at"\)/, reads: pending },
+      activityDue: { text: /\+org_id = \S+ and "status" = /, reads: pending },
+      liveRuns: { text: /order by \+id desc/, reads: pendingOrSending },
     };
-    for (const path of Object.values(paths)) expect(all).toMatch(path);
+    const all = [...texts].join('\n');
+    for (const { text } of Object.values(paths)) expect(all).toMatch(text);
 
-    const scans: string[] = [];
+    // And any statement that names a live status as a condition reads that status's index.
+    const partial: Record<string, RegExp> = { pending, sending, failed: /deliveries_failed\b/ };
+    const wrong: string[] = [];
     for (const text of texts) {
       const plan = await explain(api, text);
-      if (plan.some((line) => (kind === 'sqlite' ? /^SCAN (deliveries|d|s)\b(?! USING)/.test(line) : /Seq Scan on deliveries/.test(line)))) scans.push(`${text}\n  -> ${plan.join('\n     ')}`);
+      const shown = `${text}\n  -> ${plan.join('\n     ')}`;
+      if (plan.some((line) => (kind === 'sqlite' ? /^SCAN (deliveries|d|s)\b(?! USING)/.test(line) : /Seq Scan on deliveries/.test(line)))) wrong.push(`scans the table: ${shown}`);
+      for (const [name, path] of Object.entries(paths)) {
+        if (path.text.test(text) && !path.reads.test(plan.join('\n'))) wrong.push(`${name} does not read ${path.reads.source}: ${shown}`);
+      }
+      // A condition on the status (not `set status = ...` or a CASE over a computed status).
+      for (const [, status] of text.matchAll(/\b(?:where|and)\s+(?:\w+\.)?"?status"? = '(pending|sending|failed)'/gi)) {
+        if (!partial[status!]!.test(plan.join('\n'))) wrong.push(`names '${status}' but does not read its partial index: ${shown}`);
+      }
     }
-    expect(scans).toEqual([]);
+    expect(wrong).toEqual([]);
   });
 });
 

@@ -67,9 +67,10 @@ const pickSqlite = (channels: number) =>
 
 // The claim itself returns the claimed rows whole: the prepare stage needs them, and reading
 // them back would be one more statement per claim. On SQLite, without table statistics, the
-// planner took `status in (...)` over the id list and scanned every pending row through
-// a status index (then deliveries_status_due; 1.6 ms per claim of ~50 rows with a 20,000-row backlog against
-// 0.46 ms for ~32 rows after, docs/performance.md); `+status` keeps it on the primary key.
+// planner took `status in (...)` over the id list and scanned every pending row through a
+// status index (then deliveries_status_due: 1.6 ms per claim of ~50 rows with a 20,000-row
+// backlog against 0.46 ms for ~32 rows after, docs/performance.md); `+status` keeps it on
+// the primary key.
 const claimFrom = TRANSITIONS.claim.from.map((s) => `'${s}'`).join(', ');
 const CLAIM_SQLITE = `update deliveries set status = '${TRANSITIONS.claim.to}', lease_until = ?, leased_by = ?, updated_at = ?
   where id in (select value from json_each(?)) and +status in (${claimFrom}) returning *`;
