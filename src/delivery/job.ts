@@ -47,8 +47,9 @@ export interface Sent {
   /** The outcome is final even though it failed (a handler's own error: user code is not retried). */
   final?: boolean;
   /**
-   * The dialect whose bodyOf() gives this body again from the delivery's stored event: the
-   * attempt log stores the name instead of the body (store/migrations.ts, 0009).
+   * The kept body format (dialects/dialect.ts KeptBody) that gives this body again from the
+   * delivery's stored event: the attempt log stores its name instead of the body
+   * (store/migrations.ts, 0009).
    */
   bodyFrom?: string;
 }

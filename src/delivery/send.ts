@@ -54,7 +54,7 @@ async function sendWebhook(s: Senders, job: Job, startedAt: number): Promise<Sen
   const recorded = { ...Object.fromEntries(Object.entries(cfg.headers).map(([k, v]) => [k, maskValue(v)])), ...rendered.headers };
   // A body that is the stored event's rendering is kept by reference (a synthetic event, a
   // ping's, has no row to render it from again).
-  const bodyFrom = d.bodyOf && job.delivery.event_id !== null ? d.name : undefined;
+  const bodyFrom = d.keptBody && job.delivery.event_id !== null ? d.keptBody.name : undefined;
   return { url: cfg.url, headers: recorded, body: rendered.body, result, ...(bodyFrom ? { bodyFrom } : {}) };
 }
 

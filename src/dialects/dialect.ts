@@ -54,8 +54,19 @@ export interface Dialect {
   render(input: RenderInput): Rendered;
   /**
    * Present when the body render() makes is a function of the stored event alone (no
-   * context, part, time or secret): the attempt log then keeps such a body by reference and
-   * renders it again with this when the attempt is read (attempts.request_body_from).
+   * context, part, time or secret): the attempt log then stores `name` instead of the body
+   * (attempts.request_body_from) and renders it again with `render` when the attempt is read.
    */
-  bodyOf?(event: CanonicalEvent): string;
+  keptBody?: KeptBody;
+}
+
+/**
+ * A body format the attempt log refers to by name. The name carries a version: whenever
+ * `render` would give any stored event a different text, the format gets a new name, and the
+ * old renderer stays registered under the old one (dialects/index.ts KEPT_BODIES), so an
+ * attempt already recorded still shows exactly what was sent.
+ */
+export interface KeptBody {
+  name: string;
+  render(event: CanonicalEvent): string;
 }

@@ -14,7 +14,7 @@ import { recoverFailed, resendOne } from '../store/queue/resend.js';
 import type { DeliveryStatus } from '../store/delivery-states.js';
 import { loadChannel } from './notification-rows.js';
 import { eventFromRow } from './events.js';
-import { dialect } from '../dialects/index.js';
+import { keptBodyRenderer } from '../dialects/index.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageQuery } from './paging.js';
 
 
@@ -123,10 +123,12 @@ export async function getDelivery(db: Db, orgId: number, id: number): Promise<De
 }
 
 /**
- * The bodies the attempt log kept by reference (attempts.request_body_from names the dialect
- * whose bodyOf() renders them from the delivery's event), by dialect name. The event outlives
- * its deliveries' attempts (schedule/retention.ts prunes an event only once no delivery of it
- * is left), so each is rendered again exactly as it was sent.
+ * The bodies the attempt log kept by reference (attempts.request_body_from names the kept
+ * body format that renders them from the delivery's event), by format name. The event
+ * outlives its deliveries' attempts (schedule/retention.ts prunes an event only once no
+ * delivery of it is left), and a format's name changes with its text (KeptBody), so each is
+ * rendered again exactly as it was sent. A name this version does not know (recorded by a
+ * newer one) leaves the stored body, empty.
  */
 async function keptBodies(db: Db, eventId: string | null, attempts: Selectable<AttemptTable>[]): Promise<Map<string, string>> {
   const kept = new Map<string, string>();
@@ -136,8 +138,8 @@ async function keptBodies(db: Db, eventId: string | null, attempts: Selectable<A
   if (!row) return kept;
   const event = eventFromRow(row);
   for (const name of names) {
-    const body = dialect(name).bodyOf?.(event);
-    if (body !== undefined) kept.set(name, body);
+    const render = keptBodyRenderer(name);
+    if (render) kept.set(name, render(event));
   }
   return kept;
 }

@@ -196,8 +196,9 @@ export interface AttemptTable {
   /** Empty when request_body_from says where the body is kept instead. */
   request_body: string;
   /**
-   * Null: request_body is the body as sent. 'event': the body was the Standard Webhooks
-   * rendering of the delivery's event, rendered again when the attempt is read.
+   * Null: request_body is the body as sent. Otherwise the name of a kept body format
+   * (dialects/dialect.ts KeptBody, e.g. 'standard/1'): the body was that rendering of the
+   * delivery's event, and is rendered again when the attempt is read.
    */
   request_body_from: Generated<string | null>;
   response_status: number | null;

@@ -103,7 +103,7 @@ describe.each(KINDS)('webhook delivery on %s', (kind) => {
     // Kept by reference: the attempt row holds no second copy of the event's body; the API
     // rendered it again from the event, byte for byte what the receiver got (above).
     const stored = await api.store.db.selectFrom('attempts').select(['request_body', 'request_body_from']).where('id', '=', a.id).executeTakeFirstOrThrow();
-    expect(stored).toEqual({ request_body: '', request_body_from: 'standard' });
+    expect(stored).toEqual({ request_body: '', request_body_from: 'standard/1' });
     expect(a.request_headers['webhook-signature']).toMatch(/^v1,/);
     expect(a.request_headers['Authorization']).toBe('Be****');
     expect(a.latency_ms).toBeGreaterThan(0);

@@ -3,7 +3,8 @@
 // and an event whose fields were read (and perhaps changed) must never be sent as its
 // stored text.
 import { describe, expect, it } from 'vitest';
-import { renderStandardBody } from '../../src/dialects/standard.js';
+import { renderStandardBody, standard } from '../../src/dialects/standard.js';
+import { keptBodyRenderer } from '../../src/dialects/index.js';
 import { eventFromRow } from '../../src/domain/events.js';
 import { storedJson, type CanonicalEvent } from '../../src/model/event.js';
 
@@ -72,5 +73,33 @@ describe('a stored event rendered as a Standard Webhooks body', () => {
     expect(copy.actor).toEqual(actor);
     expect(JSON.parse(renderStandardBody(copy)).data).toMatchObject({ replaced: true, actor });
     expect(Object.keys(eventFromRow(spliceable[2][1]))).toEqual(['id', 'type', 'occurred_at', 'org_id', 'project_id', 'actor', 'data']);
+  });
+});
+
+// The attempt log stores 'standard/1' instead of a Standard Webhooks body and renders it again
+// when the attempt is read (dialects/dialect.ts KeptBody). So this format's text is pinned:
+// if these expectations fail, the body changed, and attempts already recorded would show a
+// body they were not sent with: give the new format a new name and keep this one's renderer.
+describe("the kept body format 'standard/1'", () => {
+  it('renders the same text it always has, on both paths', () => {
+    expect(standard.keptBody?.name).toBe('standard/1');
+    const render = keptBodyRenderer('standard/1')!;
+    expect(render(eventFromRow(spliceable[0][1]))).toBe(
+      '{"type":"project.updated","timestamp":"2026-11-29T02:15:38.069Z","data":{"event_id":"01a22516-2555-7000-acf2-6402cc5ac769","project_id":3,' +
+        '"actor":{"user_id":7,"email":"ann@example.com","api_key_id":null},' +
+        '"project":{"id":3,"title":"Cats \\"and\\" dogs \u00e9 \u2028","description":"","workflow":{"stages":[{"id":1,"kind":"annotate","title":"Annotate"}]}},"changed":["title"],' +
+        '"before":{"id":3,"title":"Cats \\"and\\" dogs \u00e9 \u2028","description":"","workflow":{"stages":[{"id":1,"kind":"annotate","title":"Annotate"}]}},' +
+        '"after":{"id":3,"title":"new","description":"","workflow":{"stages":[{"id":1,"kind":"annotate","title":"Annotate"}]}}}}',
+    );
+    // The parsed path (a key the body sets itself): the project state never goes out.
+    expect(render(eventFromRow(row('task.completed', { task: { id: 1 }, project_state: { open: 1 } })))).toBe(
+      '{"type":"task.completed","timestamp":"2026-11-29T02:15:38.069Z","data":{"event_id":"01a22516-2555-7000-acf2-6402cc5ac769","project_id":3,' +
+        '"actor":{"user_id":7,"email":"ann@example.com","api_key_id":null},"task":{"id":1}}}',
+    );
+  });
+
+  it('is looked up by its exact name only', () => {
+    expect(keptBodyRenderer('standard')).toBeUndefined();
+    expect(keptBodyRenderer('standard/2')).toBeUndefined();
   });
 });
