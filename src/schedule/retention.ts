@@ -14,6 +14,15 @@ export interface PruneResult {
 
 const BATCH = 500;
 
+/** Event ids grouped by how many times each occurs: one update per distinct count. */
+function byCount(eventIds: string[]): Map<number, string[]> {
+  const times = new Map<string, number>();
+  for (const id of eventIds) times.set(id, (times.get(id) ?? 0) + 1);
+  const out = new Map<number, string[]>();
+  for (const [id, n] of times) out.set(n, [...(out.get(n) ?? []), id]);
+  return out;
+}
+
 async function drain(step: () => Promise<number>, pauseMs: number, stop: () => boolean): Promise<number> {
   let total = 0;
   while (!stop()) {
@@ -34,27 +43,38 @@ export async function pruneOnce(store: Store, cutoff: number, opts: { pauseMs?: 
     if (ids.length) await db.deleteFrom('attempts').where('id', 'in', ids).execute();
     return ids.length;
   }, pause, stop);
-  const deliveries = await drain(async () => {
-    const ids = (await db
-      .selectFrom('deliveries')
-      .select('id')
-      .where('created_at', '<', cutoff)
-      .where('status', 'in', [...FINISHED_STATUSES])
-      .limit(BATCH)
-      .execute()).map((r) => r.id);
-    if (ids.length) {
-      await db.deleteFrom('attempts').where('delivery_id', 'in', ids).execute();
-      await db.deleteFrom('deliveries').where('id', 'in', ids).execute();
-    }
-    return ids.length;
-  }, pause, stop);
-  // An event goes once no delivery of it is left (a pending one still needs its body).
+  // A batch of deliveries goes with its attempts, and their events count them off
+  // (events.deliveries_left), in one transaction.
+  const deliveries = await drain(
+    () =>
+      store.tx(async (trx) => {
+        const rows = await trx
+          .selectFrom('deliveries')
+          .select(['id', 'event_id'])
+          .where('created_at', '<', cutoff)
+          .where('status', 'in', [...FINISHED_STATUSES])
+          .limit(BATCH)
+          .execute();
+        if (rows.length === 0) return 0;
+        const ids = rows.map((r) => r.id);
+        await trx.deleteFrom('attempts').where('delivery_id', 'in', ids).execute();
+        await trx.deleteFrom('deliveries').where('id', 'in', ids).execute();
+        for (const [gone, events] of byCount(rows.map((r) => r.event_id).filter((e): e is string => e !== null))) {
+          await trx.updateTable('events').set((eb) => ({ deliveries_left: eb('deliveries_left', '-', gone) })).where('id', 'in', events).execute();
+        }
+        return rows.length;
+      }),
+    pause,
+    stop,
+  );
+  // An event goes once no delivery of it is left (a pending one still needs its body, and an
+  // attempt kept by reference is rendered from it).
   const events = await drain(async () => {
     const ids = (await db
       .selectFrom('events')
       .select('seq')
       .where('occurred_at', '<', cutoff)
-      .where((eb) => eb.not(eb.exists(eb.selectFrom('deliveries').select('deliveries.id').whereRef('deliveries.event_id', '=', 'events.id'))))
+      .where('deliveries_left', '<=', 0)
       .limit(BATCH)
       .execute()).map((r) => r.seq);
     if (ids.length) await db.deleteFrom('events').where('seq', 'in', ids).execute();

@@ -536,6 +536,23 @@ function attemptBodyFromEvent(): Migration {
   };
 }
 
+// An event counts its deliveries (events.deliveries_left, written with them by
+// store/queue/enqueue.ts writeEvent), so retention no longer asks deliveries whether one of
+// an event is left, and the unique (event_id, channel_id, part) index that answered it goes:
+// every routed delivery wrote a 36-character event id into it, 3-8% of the SQLite
+// throughput (docs/performance.md, round 5). Routing writes an event's deliveries once, in
+// the event's own statement or transaction, so the uniqueness it also checked holds by
+// construction.
+function eventDeliveryCounts(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('events').addColumn('deliveries_left', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await sql`update events set deliveries_left = (select count(*) from deliveries where deliveries.event_id = events.id)`.execute(db);
+      await db.schema.dropIndex('deliveries_event_channel').execute();
+    },
+  };
+}
+
 export function migrations(kind: DatabaseKind): Record<string, Migration> {
   return {
     '0001_initial': initial(kind),
@@ -547,6 +564,7 @@ export function migrations(kind: DatabaseKind): Record<string, Migration> {
     '0007_channel_due_leased_by': channelDueLeasedBy(),
     '0008_live_delivery_indexes': liveDeliveryIndexes(),
     '0009_attempt_body_from_event': attemptBodyFromEvent(),
+    '0010_event_delivery_counts': eventDeliveryCounts(),
   };
 }
 

@@ -118,6 +118,12 @@ export interface EventTable {
   data: string;
   before: string | null;
   after: string | null;
+  /**
+   * Its deliveries that retention has not deleted yet: written with the event by the only
+   * writer of an event's deliveries (store/queue/enqueue.ts writeEvent), decremented as
+   * retention deletes them (schedule/retention.ts), which removes an old event at 0.
+   */
+  deliveries_left: Generated<number>;
 }
 
 export interface NotificationTable {

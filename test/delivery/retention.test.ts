@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { pruneOnce } from '../../src/schedule/retention.js';
 import { KINDS, openTestStore } from '../helpers/stores.js';
+import { setupApi } from '../helpers/api.js';
 
 describe.each(KINDS)('retention on %s', (kind) => {
   it('deletes what is old and finished, keeps what is pending or recent', async () => {
@@ -13,10 +14,11 @@ describe.each(KINDS)('retention on %s', (kind) => {
       const day = 86_400_000;
       const now = Date.now();
       const old = now - 40 * day;
-      const ev = (id: string, at: number) => ({ id, org_id: 1, project_id: null, type: 'project.updated', occurred_at: at, actor: '{}', data: '{}', before: null, after: null });
+      // Each event counts its deliveries, as routing writes them (store/queue/enqueue.ts).
+      const ev = (id: string, at: number, deliveries_left = 1) => ({ id, org_id: 1, project_id: null, type: 'project.updated', occurred_at: at, actor: '{}', data: '{}', before: null, after: null, deliveries_left });
       // 1,200 old finished deliveries (more than one batch; the first, whose event is
       // e-old-done, expired), one old pending, one old in flight, one recent.
-      await db.insertInto('events').values([ev('e-old-done', old), ev('e-old-pending', old), ev('e-new', now), ev('e-old-alone', old), ev('e-old-sending', old)]).execute();
+      await db.insertInto('events').values([ev('e-old-done', old), ev('e-old-pending', old), ev('e-new', now), ev('e-old-alone', old, 0), ev('e-old-sending', old)]).execute();
       const delivery = (event_id: string, status: string, at: number) => ({
         org_id: 1, notification_id: 1, channel_id: 1, event_id, event_type: 'project.updated', part: 0, payload: null, status, attempt_count: 1, retry_index: 0,
         next_attempt_at: at, lease_until: null, leased_by: null, last_status: 200, last_error: null, created_at: at, updated_at: at, completed_at: at,
@@ -46,10 +48,45 @@ describe.each(KINDS)('retention on %s', (kind) => {
       expect((await db.selectFrom('digest_windows').select('fire_at').execute()).map((r) => r.fire_at)).toEqual([now]);
       const left = await db.selectFrom('deliveries').select(['event_id', 'status']).orderBy('id').execute();
       expect(left).toEqual([{ event_id: 'e-old-pending', status: 'pending' }, { event_id: 'e-old-sending', status: 'sending' }, { event_id: 'e-new', status: 'succeeded' }]);
-      const events = (await db.selectFrom('events').select('id').orderBy('seq').execute()).map((e) => e.id);
-      expect(events).toEqual(['e-old-pending', 'e-new', 'e-old-sending']);
+      const events = await db.selectFrom('events').select(['id', 'deliveries_left']).orderBy('seq').execute();
+      expect(events).toEqual([{ id: 'e-old-pending', deliveries_left: 1 }, { id: 'e-new', deliveries_left: 1 }, { id: 'e-old-sending', deliveries_left: 1 }]);
     } finally {
       await cleanup();
+    }
+  });
+
+  it("counts an event's deliveries as routing writes them and as retention deletes them", async () => {
+    const api = await setupApi(kind);
+    try {
+      const db = api.store.db;
+      const project = (await api.call('POST', '/v1/projects', { body: { title: 'counted' } })).body;
+      const hook = (url: string) => ({ type: 'webhook', url });
+      expect((await api.call('POST', '/v1/notifications', { body: { title: 'two', triggers: ['project.updated'], channels: [hook('http://127.0.0.1:9/a'), hook('http://127.0.0.1:9/b')] } })).status).toBe(201);
+      expect((await api.call('POST', '/v1/notifications', { body: { title: 'other', triggers: ['task.created'], channels: [hook('http://127.0.0.1:9/c')] } })).status).toBe(201);
+      for (const d of ['one', 'two']) expect((await api.call('PATCH', `/v1/projects/${project.id}`, { body: { description: d } })).status).toBe(200);
+      const counted = async () => {
+        const events = await db.selectFrom('events').select(['id', 'type', 'deliveries_left']).orderBy('seq').execute();
+        const per = await db.selectFrom('deliveries').select(['event_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('event_id').execute();
+        return events.map((e) => ({ type: e.type, left: Number(e.deliveries_left), written: Number(per.find((p) => p.event_id === e.id)?.n ?? 0) }));
+      };
+      // The creation came before any notification; each update went to both channels.
+      expect(await counted()).toEqual([
+        { type: 'project.created', left: 0, written: 0 },
+        { type: 'project.updated', left: 2, written: 2 },
+        { type: 'project.updated', left: 2, written: 2 },
+      ]);
+      // Everything finished and old: retention deletes the deliveries, counts them off, and
+      // then the events, none of which has a delivery left.
+      const old = Date.now() - 40 * 86_400_000;
+      await db.updateTable('deliveries').set({ status: 'succeeded', created_at: old, completed_at: old }).execute();
+      await db.updateTable('events').set({ occurred_at: old }).execute();
+      const first = await db.selectFrom('deliveries').select('id').orderBy('id').limit(1).executeTakeFirstOrThrow();
+      await db.updateTable('deliveries').set({ status: 'pending' }).where('id', '=', first.id).execute();
+      expect(await pruneOnce(api.store, Date.now() - 30 * 86_400_000, { pauseMs: 0 })).toMatchObject({ deliveries: 3, events: 2 });
+      // The first update's event keeps its one pending delivery, and says so.
+      expect(await counted()).toEqual([{ type: 'project.updated', left: 1, written: 1 }]);
+    } finally {
+      await api.close();
     }
   });
 });

@@ -23,6 +23,7 @@ function row(type: string, data: object, before?: unknown, after?: unknown) {
     data: JSON.stringify(data),
     before: before === undefined ? null : JSON.stringify(before),
     after: after === undefined ? null : JSON.stringify(after),
+    deliveries_left: 1,
   };
 }
 

@@ -30,8 +30,11 @@ describe.each(KINDS)('statements on deliveries on %s', (kind) => {
 
   it('use an index, whatever the status they ask for', async () => {
     const texts = new Set<string>();
+    // From the scenario only: the migrations ran their statements against the indexes of
+    // their own time.
+    let recording = false;
     const keep = (text: unknown) => {
-      if (typeof text === 'string' && /\bdeliveries\b/.test(text) && /^\s*(select|update|delete|with)\b/i.test(text)) texts.add(text);
+      if (recording && typeof text === 'string' && /\bdeliveries\b/.test(text) && /^\s*(select|update|delete|with)\b/i.test(text)) texts.add(text);
     };
     if (kind === 'sqlite') {
       const prepare = Database.prototype.prepare;
@@ -51,6 +54,7 @@ describe.each(KINDS)('statements on deliveries on %s', (kind) => {
     const bad = await startReceiver((_r, _n, res) => res.writeHead(500).end());
     receivers.push(good, bad);
     api = await setupApi(kind, { worker: true });
+    recording = true;
     const project = (await api.call('POST', '/v1/projects', { body: { title: 'plans' } })).body;
     const n = await api.call('POST', '/v1/notifications', {
       body: { title: 'both', triggers: ['project.updated'], channels: [{ type: 'webhook', url: `${good.url}/ok` }, { type: 'webhook', url: `${bad.url}/no` }] },
@@ -91,8 +95,7 @@ describe.each(KINDS)('statements on deliveries on %s', (kind) => {
       activityDue: { text: /\+org_id = \S+ and "status" = /, reads: pending },
       liveRuns: { text: /order by \+id desc/, reads: pendingOrSending },
     };
-    const all = [...texts].join('\n');
-    for (const { text } of Object.values(paths)) expect(all).toMatch(text);
+    for (const [name, { text }] of Object.entries(paths)) expect([...texts].some((t) => text.test(t)), `no statement of the ${name} path was recorded`).toBe(true);
 
     // And any statement that names a live status as a condition reads that status's index.
     const partial: Record<string, RegExp> = { pending, sending, failed: /deliveries_failed\b/ };

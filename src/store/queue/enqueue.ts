@@ -45,6 +45,12 @@ const CHECKED_EVENT = `with v as (select ${VERSION_OF('$3')} as version),
  * with the organization's current routes (routingVersion: the version of the routes used).
  * false: nothing was written; route again from fresh routes. SQLite's caller checked the
  * version in this transaction already (routes.ts), so there it always writes.
+ *
+ * This is the only place deliveries of an event are written: the event row counts them
+ * (deliveries_left), and retention removes an old event once it has deleted them all. No
+ * index by event is kept on deliveries for that question: its entry, a 36-character id per
+ * delivery, cost 3-8% of the SQLite throughput (docs/performance.md, round 5). A delivery
+ * written for an event anywhere else must add to its event's count.
  */
 export async function writeEvent(
   trx: Tx,
@@ -53,13 +59,14 @@ export async function writeEvent(
   deliveries: Insertable<DeliveryTable>[],
   routingVersion: number,
 ): Promise<boolean> {
+  const row = { ...event, deliveries_left: deliveries.length };
   let rest = deliveries;
   if (kind === 'postgres') {
-    const [seen] = await runText<{ version: number }>(trx, CHECKED_EVENT, [JSON.stringify(event), JSON.stringify(deliveries.slice(0, 500)), event.org_id, routingVersion]);
+    const [seen] = await runText<{ version: number }>(trx, CHECKED_EVENT, [JSON.stringify(row), JSON.stringify(deliveries.slice(0, 500)), row.org_id, routingVersion]);
     if (Number(seen?.version) !== routingVersion) return false;
     rest = deliveries.slice(500);
   } else {
-    await insertEvent(trx, kind, event);
+    await insertEvent(trx, kind, row);
   }
   for (let i = 0; i < rest.length; i += 500) await insertDeliveries(trx, kind, rest.slice(i, i + 500));
   return true;

@@ -7,7 +7,7 @@ import type { DatabaseKind } from '../kind.js';
 import type { EventTable } from '../schema.js';
 import { insertRows, runRaw, type RawStatement } from '../raw.js';
 
-export const EVENT_COLUMNS = ['id', 'org_id', 'project_id', 'type', 'occurred_at', 'actor', 'data', 'before', 'after'] as const satisfies readonly (keyof EventTable)[];
+export const EVENT_COLUMNS = ['id', 'org_id', 'project_id', 'type', 'occurred_at', 'actor', 'data', 'before', 'after', 'deliveries_left'] as const satisfies readonly (keyof EventTable)[];
 
 export function insertEvent(trx: Tx, kind: DatabaseKind, row: Omit<Insertable<EventTable>, 'seq'>): Promise<void> {
   return insertRows(trx, kind, 'events', EVENT_COLUMNS, [row]);
