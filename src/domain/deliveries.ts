@@ -116,8 +116,12 @@ async function loadDelivery(db: Db, orgId: number, id: number) {
 }
 
 export async function getDelivery(db: Db, orgId: number, id: number): Promise<DeliveryView & { attempts: AttemptView[] }> {
-  const d = await loadDelivery(db, orgId, id);
+  // Attempts first: an attempt and its delivery's new state commit together (delivery/
+  // record.ts), so a delivery read after its attempts shows at least their effect. In the
+  // other order, on PostgreSQL each statement's own snapshot could show an attempt beside
+  // a delivery not yet moved on (seen: attempt_count 0 with one attempt listed).
   const attempts = await db.selectFrom('attempts').selectAll().where('delivery_id', '=', id).orderBy('id').execute();
+  const d = await loadDelivery(db, orgId, id);
   const kept = await keptBodies(db, d.event_id, attempts);
   return { ...deliveryView(d), attempts: attempts.map((a) => attemptView(a, kept)) };
 }
