@@ -1,8 +1,9 @@
 // Routing: an event becomes one delivery per matching channel, inside the transaction that
 // writes the event. So a delivery exists exactly when its event does: no event is skipped or
 // routed twice, whatever crashes or how many processes run, and a notification created after
-// an event never receives it (it did not exist when the event committed). The unique index
-// on (event_id, channel_id) backs this up.
+// an event never receives it (it did not exist when the event committed). The event row
+// counts the deliveries written with it (store/queue/enqueue.ts writeEvent): no delivery of
+// an event is written anywhere else.
 import type { Insertable } from 'kysely';
 import type { Ctx } from './context.js';
 import type { DeliveryTable, EmailItemTable } from '../store/schema.js';

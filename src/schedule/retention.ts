@@ -56,13 +56,21 @@ export async function pruneOnce(store: Store, cutoff: number, opts: { pauseMs?: 
           .limit(BATCH)
           .execute();
         if (rows.length === 0) return 0;
-        const ids = rows.map((r) => r.id);
-        await trx.deleteFrom('attempts').where('delivery_id', 'in', ids).execute();
-        await trx.deleteFrom('deliveries').where('id', 'in', ids).execute();
-        for (const [gone, events] of byCount(rows.map((r) => r.event_id).filter((e): e is string => e !== null))) {
+        // Counted from what this transaction deleted, not from what it selected: another
+        // process's retention may have deleted the same rows first (PostgreSQL, READ
+        // COMMITTED: this delete then waits for it and finds them gone), or a user may have
+        // resent one meanwhile (it is pending again and stays).
+        const deleted = await trx
+          .deleteFrom('deliveries')
+          .where('id', 'in', rows.map((r) => r.id))
+          .where('status', 'in', [...FINISHED_STATUSES])
+          .returning(['id', 'event_id'])
+          .execute();
+        if (deleted.length > 0) await trx.deleteFrom('attempts').where('delivery_id', 'in', deleted.map((r) => r.id)).execute();
+        for (const [gone, events] of byCount(deleted.map((r) => r.event_id).filter((e): e is string => e !== null))) {
           await trx.updateTable('events').set((eb) => ({ deliveries_left: eb('deliveries_left', '-', gone) })).where('id', 'in', events).execute();
         }
-        return rows.length;
+        return deleted.length;
       }),
     pause,
     stop,
@@ -74,7 +82,7 @@ export async function pruneOnce(store: Store, cutoff: number, opts: { pauseMs?: 
       .selectFrom('events')
       .select('seq')
       .where('occurred_at', '<', cutoff)
-      .where('deliveries_left', '<=', 0)
+      .where('deliveries_left', '=', 0)
       .limit(BATCH)
       .execute()).map((r) => r.seq);
     if (ids.length) await db.deleteFrom('events').where('seq', 'in', ids).execute();

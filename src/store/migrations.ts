@@ -542,11 +542,13 @@ function attemptBodyFromEvent(): Migration {
 // every routed delivery wrote a 36-character event id into it, 3-8% of the SQLite
 // throughput (docs/performance.md, round 5). Routing writes an event's deliveries once, in
 // the event's own statement or transaction, so the uniqueness it also checked holds by
-// construction.
+// construction. The column has no default: an event written by a process of an earlier
+// version during a rolling upgrade has no count (NULL), and retention keeps it rather than
+// guess.
 function eventDeliveryCounts(): Migration {
   return {
     async up(db: Kysely<any>) {
-      await db.schema.alterTable('events').addColumn('deliveries_left', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('events').addColumn('deliveries_left', 'integer').execute();
       await sql`update events set deliveries_left = (select count(*) from deliveries where deliveries.event_id = events.id)`.execute(db);
       await db.schema.dropIndex('deliveries_event_channel').execute();
     },

@@ -121,9 +121,10 @@ export interface EventTable {
   /**
    * Its deliveries that retention has not deleted yet: written with the event by the only
    * writer of an event's deliveries (store/queue/enqueue.ts writeEvent), decremented as
-   * retention deletes them (schedule/retention.ts), which removes an old event at 0.
+   * retention deletes them (schedule/retention.ts), which removes an old event at 0. Null:
+   * not counted (written by an earlier version during an upgrade), never removed.
    */
-  deliveries_left: Generated<number>;
+  deliveries_left: Generated<number | null>;
 }
 
 export interface NotificationTable {

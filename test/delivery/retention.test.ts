@@ -3,7 +3,8 @@
 // resend leaves (store/delivery-states.ts): expired custom-action runs included.
 import { describe, expect, it } from 'vitest';
 import { pruneOnce } from '../../src/schedule/retention.js';
-import { KINDS, openTestStore } from '../helpers/stores.js';
+import { KINDS, openTestStore, TEST_DATABASE_URL } from '../helpers/stores.js';
+import { openStore } from '../../src/store/connect.js';
 import { setupApi } from '../helpers/api.js';
 
 describe.each(KINDS)('retention on %s', (kind) => {
@@ -87,6 +88,40 @@ describe.each(KINDS)('retention on %s', (kind) => {
       expect(await counted()).toEqual([{ type: 'project.updated', left: 1, written: 1 }]);
     } finally {
       await api.close();
+    }
+  });
+
+  it('counts each deleted delivery off once when two processes prune at the same moment', async () => {
+    const { store, location, cleanup } = await openTestStore(kind);
+    // A second process on the same database (every worker process runs retention). SQLite
+    // has one writing process, whose transactions group commit runs one after another: there
+    // the two runs share the store (two connections in one process would wait on each other
+    // inside SQLite's synchronous busy handler).
+    const other = kind === 'sqlite' ? store : await openStore({ databaseUrl: TEST_DATABASE_URL, pgSchema: location });
+    try {
+      const old = Date.now() - 40 * 86_400_000;
+      const cutoff = Date.now() - 30 * 86_400_000;
+      const delivery = (event_id: string, status: string) => ({
+        org_id: 1, notification_id: 1, channel_id: 1, event_id, event_type: 'project.updated', part: 0, payload: null, status, attempt_count: 1, retry_index: 0,
+        next_attempt_at: old, lease_until: null, leased_by: null, last_status: 200, last_error: null, created_at: old, updated_at: old, completed_at: old,
+      });
+      // Whether both runs pick the same rows is up to timing: several rounds make it likely
+      // (with the count taken from the rows selected, a round failed about one time in three).
+      for (let round = 0; round < 5; round++) {
+        // Events of three deliveries each: two finished and old, one still pending (its
+        // channel held), so each event must stay, counting one delivery left.
+        const events = Array.from({ length: 20 }, (_, i) => `r${round}e${i}`);
+        await store.db.insertInto('events').values(events.map((id) => ({ id, org_id: 1, project_id: null, type: 'project.updated', occurred_at: old, actor: '{}', data: '{}', before: null, after: null, deliveries_left: 3 }))).execute();
+        await store.db.insertInto('deliveries').values(events.flatMap((e) => [delivery(e, 'succeeded'), delivery(e, 'failed'), delivery(e, 'pending')])).execute();
+
+        const [a, b] = await Promise.all([pruneOnce(store, cutoff, { pauseMs: 0 }), pruneOnce(other, cutoff, { pauseMs: 0 })]);
+        expect(a.deliveries + b.deliveries).toBe(40);
+        const left = await store.db.selectFrom('events').select(['id', 'deliveries_left']).where('id', 'in', events).orderBy('seq').execute();
+        expect(left).toEqual(events.map((id) => ({ id, deliveries_left: 1 })));
+      }
+    } finally {
+      if (other !== store) await other.close();
+      await cleanup();
     }
   });
 });

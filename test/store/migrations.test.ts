@@ -1,5 +1,12 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Migrator } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { KINDS, openTestStore } from '../helpers/stores.js';
+import { KINDS, openTestStore, TEST_DATABASE_URL } from '../helpers/stores.js';
+import { openStore } from '../../src/store/connect.js';
+import { migrations } from '../../src/store/migrations.js';
 
 describe.each(KINDS)('migrations on %s', (kind) => {
   it('create every table once and are idempotent', async () => {
@@ -26,6 +33,39 @@ describe.each(KINDS)('migrations on %s', (kind) => {
       expect(typeof row.id).toBe('number');
     } finally {
       await cleanup();
+    }
+  });
+
+  it("0010 counts each existing event's deliveries, so retention keeps what is still referenced", async () => {
+    const schema = 't_' + crypto.randomBytes(6).toString('hex');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelcast-migrate-'));
+    const store = await openStore(kind === 'sqlite' ? { sqliteFile: path.join(dir, 'old.db') } : { databaseUrl: TEST_DATABASE_URL, pgSchema: schema });
+    try {
+      // A database as the version before 0010 left it, with events and their deliveries.
+      const migrator = new Migrator({
+        db: store.db,
+        provider: { getMigrations: async () => migrations(kind) },
+        migrationTableName: 'labelcast_migrations',
+        migrationLockTableName: 'labelcast_migrations_lock',
+        ...(kind === 'postgres' ? { migrationTableSchema: schema } : {}),
+      });
+      const to = await migrator.migrateTo('0009_attempt_body_from_event');
+      expect(to.error).toBeUndefined();
+      const db = store.db as any;
+      const ev = (id: string) => ({ id, org_id: 1, project_id: null, type: 'project.updated', occurred_at: 1, actor: '{}', data: '{}', before: null, after: null });
+      await db.insertInto('events').values([ev('two'), ev('one'), ev('none')]).execute();
+      const delivery = (event_id: string, channel_id: number) => ({
+        org_id: 1, notification_id: 1, channel_id, event_id, event_type: 'project.updated', part: 0, payload: null, status: 'pending', attempt_count: 0, retry_index: 0,
+        next_attempt_at: 1, lease_until: null, leased_by: null, last_status: null, last_error: null, created_at: 1, updated_at: 1, completed_at: null,
+      });
+      await db.insertInto('deliveries').values([delivery('two', 1), delivery('two', 2), delivery('one', 1)]).execute();
+
+      expect(await store.migrate()).toContain('0010_event_delivery_counts');
+      const counts = await store.db.selectFrom('events').select(['id', 'deliveries_left']).orderBy('seq').execute();
+      expect(counts).toEqual([{ id: 'two', deliveries_left: 2 }, { id: 'one', deliveries_left: 1 }, { id: 'none', deliveries_left: 0 }]);
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
