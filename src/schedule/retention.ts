@@ -19,7 +19,11 @@ function byCount(eventIds: string[]): Map<number, string[]> {
   const times = new Map<string, number>();
   for (const id of eventIds) times.set(id, (times.get(id) ?? 0) + 1);
   const out = new Map<number, string[]>();
-  for (const [id, n] of times) out.set(n, [...(out.get(n) ?? []), id]);
+  for (const [id, n] of times) {
+    const ids = out.get(n);
+    if (ids) ids.push(id);
+    else out.set(n, [id]);
+  }
   return out;
 }
 
@@ -50,7 +54,7 @@ export async function pruneOnce(store: Store, cutoff: number, opts: { pauseMs?: 
       store.tx(async (trx) => {
         const rows = await trx
           .selectFrom('deliveries')
-          .select(['id', 'event_id'])
+          .select('id')
           .where('created_at', '<', cutoff)
           .where('status', 'in', [...FINISHED_STATUSES])
           .limit(BATCH)

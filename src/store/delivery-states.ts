@@ -16,6 +16,9 @@ import type { Database } from './schema.js';
 export const DELIVERY_STATUSES = ['pending', 'sending', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
+/** Statuses of deliveries still to be sent or being sent: each has a partial index (migration 0008). */
+export const LIVE_STATUSES = ['pending', 'sending'] as const satisfies readonly DeliveryStatus[];
+
 export const TRANSITIONS = {
   /** A worker leases a due delivery. */
   claim: { from: ['pending'], to: 'sending' },

@@ -525,9 +525,9 @@ function liveDeliveryIndexes(): Migration {
 // (dialects/standard.ts), the same on every retry and every channel: storing it with each
 // attempt wrote the event a second time (2.3 KB per attempt in the benchmark, half of what a
 // delivered event wrote). Such attempts now name their body's format ('standard/1',
-// dialects/dialect.ts KeptBody) and store none;
-// reading one renders it again from the event, which retention keeps while any delivery
-// of it is left (schedule/retention.ts). Older attempts keep the body they stored.
+// dialects/dialect.ts KeptBody) and store none; reading one renders it again from the
+// event, which retention keeps while any delivery of it is left (schedule/retention.ts).
+// Older attempts keep the body they stored.
 function attemptBodyFromEvent(): Migration {
   return {
     async up(db: Kysely<any>) {
