@@ -11,6 +11,7 @@ import { writeEvent } from '../store/queue/enqueue.js';
 import { AppError, notFound } from '../model/errors.js';
 import { PROJECT_STATE_KEY, routeEvent, signalWork, writeEmailItems } from './routing.js';
 import { routesFor } from '../store/queue/routes.js';
+import { afterText } from '../store/queue/event-rows.js';
 import { decodeCursor, pageLimit, toPage, type Page } from './paging.js';
 
 
@@ -66,7 +67,7 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
 export function eventFromRow(row: Selectable<EventTable>): CanonicalEvent {
   return lazyEvent(
     { id: row.id, type: row.type as EventType, occurred_at: new Date(row.occurred_at).toISOString(), org_id: row.org_id, project_id: row.project_id },
-    { actor: row.actor, data: row.data, before: row.before, after: row.after },
+    { actor: row.actor, data: row.data, before: row.before, after: afterText(row) },
   );
 }
 

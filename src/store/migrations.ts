@@ -555,6 +555,17 @@ function eventDeliveryCounts(): Migration {
   };
 }
 
+// An event's `after` may now be stored as a reference into its data (`@data:<start>:<end>`,
+// store/queue/event-rows.ts afterColumn): a project update's after is its data.project,
+// ~600 bytes written twice per event. No table changes; the migration is the marker that
+// keeps an earlier version, which would read the reference as JSON, from starting on this
+// database (Kysely's migrator refuses a database holding a migration it does not know).
+function eventAfterByReference(): Migration {
+  return {
+    async up() {},
+  };
+}
+
 export function migrations(kind: DatabaseKind): Record<string, Migration> {
   return {
     '0001_initial': initial(kind),
@@ -567,6 +578,7 @@ export function migrations(kind: DatabaseKind): Record<string, Migration> {
     '0008_live_delivery_indexes': liveDeliveryIndexes(),
     '0009_attempt_body_from_event': attemptBodyFromEvent(),
     '0010_event_delivery_counts': eventDeliveryCounts(),
+    '0011_event_after_by_reference': eventAfterByReference(),
   };
 }
 

@@ -7,6 +7,7 @@ import { renderStandardBody, standard } from '../../src/dialects/standard.js';
 import { keptBodyRenderer } from '../../src/dialects/index.js';
 import { eventFromRow } from '../../src/domain/events.js';
 import { storedJson, type CanonicalEvent } from '../../src/model/event.js';
+import { afterColumn, afterText } from '../../src/store/queue/event-rows.js';
 
 const actor = { user_id: 7, email: 'ann@example.com', api_key_id: null };
 const project = { id: 3, title: 'Cats "and" dogs \u00e9 \u2028', description: '', workflow: { stages: [{ id: 1, kind: 'annotate', title: 'Annotate' }] } };
@@ -31,12 +32,20 @@ function row(type: string, data: object, before?: unknown, after?: unknown) {
 function eager(r: ReturnType<typeof row>): CanonicalEvent {
   const ev: CanonicalEvent = { id: r.id, type: r.type as CanonicalEvent['type'], occurred_at: new Date(r.occurred_at).toISOString(), org_id: r.org_id, project_id: r.project_id, actor: JSON.parse(r.actor), data: JSON.parse(r.data) };
   if (r.before !== null) ev.before = JSON.parse(r.before);
-  if (r.after !== null) ev.after = JSON.parse(r.after);
+  const after = afterText(r);
+  if (after !== null) ev.after = JSON.parse(after);
   return ev;
 }
 
+/** The row as writeEvent stores it: an `after` found in the data kept as a reference. */
+function stored(r: ReturnType<typeof row>): ReturnType<typeof row> {
+  return { ...r, after: afterColumn(r.data, r.after) };
+}
+
+const renamed = { ...project, title: 'new' };
 const spliceable = [
-  ['an update with both snapshots', row('project.updated', { project, changed: ['title'] }, project, { ...project, title: 'new' })],
+  ['an update with both snapshots', row('project.updated', { project, changed: ['title'] }, project, renamed)],
+  ['an update whose after is kept inside its data', stored(row('project.updated', { project: renamed, changed: ['title'] }, project, renamed))],
   ['a creation with an after snapshot only', row('project.created', { project }, undefined, project)],
   ['empty data', row('project.deleted', {})],
   ['no project', { ...row('project.deleted', { note: 'x' }), project_id: null }],
@@ -73,7 +82,7 @@ describe('a stored event rendered as a Standard Webhooks body', () => {
     expect(storedJson(copy)).toBeNull();
     expect(copy.actor).toEqual(actor);
     expect(JSON.parse(renderStandardBody(copy)).data).toMatchObject({ replaced: true, actor });
-    expect(Object.keys(eventFromRow(spliceable[2][1]))).toEqual(['id', 'type', 'occurred_at', 'org_id', 'project_id', 'actor', 'data']);
+    expect(Object.keys(eventFromRow(spliceable[3][1]))).toEqual(['id', 'type', 'occurred_at', 'org_id', 'project_id', 'actor', 'data']);
   });
 });
 
@@ -102,5 +111,28 @@ describe("the kept body format 'standard/1'", () => {
   it('is looked up by its exact name only', () => {
     expect(keptBodyRenderer('standard')).toBeUndefined();
     expect(keptBodyRenderer('standard/2')).toBeUndefined();
+  });
+});
+
+// store/queue/event-rows.ts: an `after` that is text of the event's data is stored as where
+// it sits there, and read back as that very text.
+describe("an event's after kept by reference into its data", () => {
+  const data = JSON.stringify({ project, changed: ['title'] });
+  const after = JSON.stringify(project);
+
+  it('stores a reference when the data holds the text, and reads back the same text', () => {
+    const column = afterColumn(data, after);
+    expect(column).toMatch(/^@data:\d+:\d+$/);
+    expect(column!.length).toBeLessThan(after.length);
+    expect(afterText({ data, after: column })).toBe(after);
+  });
+
+  it('stores the text itself when the data does not hold it, or when it is short', () => {
+    const other = JSON.stringify({ ...project, title: 'other' });
+    expect(afterColumn(data, other)).toBe(other);
+    expect(afterColumn('{"n":1,"m":[1,2]}', '[1,2]')).toBe('[1,2]');
+    expect(afterColumn(data, null)).toBeNull();
+    for (const text of [other, '[1,2]', '"@data:1:2"', 'null']) expect(afterText({ data, after: text })).toBe(text);
+    expect(afterText({ data, after: null })).toBeNull();
   });
 });

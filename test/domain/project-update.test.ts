@@ -49,4 +49,16 @@ describe.each(KINDS)('updating a project on %s', (kind) => {
     expect(res.body.code).toBe('not_found');
     expect((await api.call('GET', `/v1/projects/${project.id}`)).body.description).toBe('first');
   });
+
+  it('stores the after snapshot once, inside the data, and reads it back whole', async () => {
+    await api.call('PATCH', `/v1/projects/${project.id}`, { body: { description: 'second' } });
+    const [ev] = await events();
+    // The row keeps data.project's text once; `after` names where it sits (event-rows.ts).
+    const row = await api.store.db.selectFrom('events').select(['data', 'after']).where('id', '=', ev.id).executeTakeFirstOrThrow();
+    expect(row.after).toMatch(/^@data:\d+:\d+$/);
+    expect(row.data).toContain('"description":"second"');
+    expect(ev.after).toEqual(ev.data.project);
+    expect(ev.after).toMatchObject({ id: project.id, description: 'second' });
+    expect((await api.call('GET', `/v1/events/${ev.id}`)).body.after).toEqual(ev.data.project);
+  });
 });

@@ -7,7 +7,7 @@ import type { Db, Tx } from '../db.js';
 import type { DatabaseKind } from '../kind.js';
 import type { Database, DeliveryTable, EventTable } from '../schema.js';
 import { insertRows, runText } from '../raw.js';
-import { EVENT_COLUMNS, insertEvent } from './event-rows.js';
+import { afterColumn, EVENT_COLUMNS, insertEvent } from './event-rows.js';
 import { VERSION_OF } from './routes.js';
 
 const DELIVERY_COLUMNS = [
@@ -59,7 +59,7 @@ export async function writeEvent(
   deliveries: Insertable<DeliveryTable>[],
   routingVersion: number,
 ): Promise<boolean> {
-  const row = { ...event, deliveries_left: deliveries.length };
+  const row = { ...event, after: afterColumn(event.data, event.after ?? null), deliveries_left: deliveries.length };
   let rest = deliveries;
   if (kind === 'postgres') {
     const [seen] = await runText<{ version: number }>(trx, CHECKED_EVENT, [JSON.stringify(row), JSON.stringify(deliveries.slice(0, 500)), row.org_id, routingVersion]);

@@ -13,6 +13,32 @@ export function insertEvent(trx: Tx, kind: DatabaseKind, row: Omit<Insertable<Ev
   return insertRows(trx, kind, 'events', EVENT_COLUMNS, [row]);
 }
 
+// An event's `after` is often text its data already holds: a project update's after is its
+// data.project, byte for byte (~600 of the row's ~2,100 bytes in the benchmark). Such an
+// `after` is stored as where it sits in `data`, `@data:<start>:<end>`, and read back as that
+// slice, the same text; JSON never starts with `@`, so the two forms cannot be confused.
+// Every row written and every row read by a claimed batch was that much smaller
+// (docs/performance.md, round 6). Migration 0011 keeps a process that cannot read the
+// reference from starting on such a database.
+const IN_DATA = '@data:';
+/** Shorter values are stored as they are: the reference would save little or nothing. */
+const SMALLEST_REFERENCED = 64;
+
+/** The `after` column for an event's JSON texts: a reference into `data` where it can be. */
+export function afterColumn(data: string, after: string | null): string | null {
+  if (after === null || after.length < SMALLEST_REFERENCED) return after;
+  const at = data.indexOf(after);
+  return at < 0 ? after : `${IN_DATA}${at}:${at + after.length}`;
+}
+
+/** An event row's `after` as JSON text, wherever it is stored. */
+export function afterText(row: Pick<Selectable<EventTable>, 'data' | 'after'>): string | null {
+  const stored = row.after;
+  if (stored === null || !stored.startsWith(IN_DATA)) return stored;
+  const colon = stored.indexOf(':', IN_DATA.length);
+  return row.data.slice(Number(stored.slice(IN_DATA.length, colon)), Number(stored.slice(colon + 1)));
+}
+
 
 const BY_ID: RawStatement = {
   sqlite: 'select * from events where id in (select value from json_each(?))',
