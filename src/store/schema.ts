@@ -117,6 +117,11 @@ export interface EventTable {
   actor: string;
   data: string;
   before: string | null;
+  /**
+   * JSON, or `@data:<start>:<end>` when the text is `data`'s from start to end (JavaScript
+   * string offsets, not SQL character positions): read it through queue/event-rows.ts
+   * afterText, never directly (migration 0011).
+   */
   after: string | null;
   /**
    * Its deliveries that retention has not deleted yet: written with the event by the only

@@ -68,4 +68,26 @@ describe.each(KINDS)('migrations on %s', (kind) => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('keeps a version that knows migrations only up to 0010 from starting on a database past 0011', async () => {
+    // From 0011 on, an event's after may be a reference into its data (store/queue/event-rows.ts),
+    // which such a version would send as it is. Its start migrates first, and must fail.
+    const { store, location, cleanup } = await openTestStore(kind);
+    try {
+      const names = Object.keys(migrations(kind));
+      expect(names).toContain('0011_event_after_by_reference');
+      const earlier = Object.fromEntries(Object.entries(migrations(kind)).filter(([name]) => name < '0011'));
+      const migrator = new Migrator({
+        db: store.db,
+        provider: { getMigrations: async () => earlier },
+        migrationTableName: 'labelcast_migrations',
+        migrationLockTableName: 'labelcast_migrations_lock',
+        ...(kind === 'postgres' ? { migrationTableSchema: location } : {}),
+      });
+      const { error } = await migrator.migrateToLatest();
+      expect(String(error)).toMatch(/0011_event_after_by_reference is missing/);
+    } finally {
+      await cleanup();
+    }
+  });
 });
