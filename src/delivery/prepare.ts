@@ -38,7 +38,15 @@ export async function prepare(svc: Services, deliveries: Selectable<DeliveryTabl
   const channels = new Map((await channelRowsById(db, svc.store.kind, channelIds)).map((c) => [c.id, c]));
   const eventIds = [...new Set(deliveries.map((d) => d.event_id).filter((e): e is string => e !== null))];
   const events = new Map<string, CanonicalEvent>();
-  for (const part of chunks(eventIds, 500)) {
+  // Events this process committed are at hand (store/queue/event-rows.ts RecentEvents); the
+  // others are read, one statement per 500.
+  const unread: string[] = [];
+  for (const id of eventIds) {
+    const row = svc.store.recentEvents.get(id);
+    if (row) events.set(id, eventFromRow(row));
+    else unread.push(id);
+  }
+  for (const part of chunks(unread, 500)) {
     for (const row of await eventRowsById(db, svc.store.kind, part)) events.set(row.id, eventFromRow(row));
   }
   const context = await loadContext(db, svc.store.kind, deliveries, channels, events);

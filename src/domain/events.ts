@@ -11,7 +11,7 @@ import { writeEvent } from '../store/queue/enqueue.js';
 import { AppError, notFound } from '../model/errors.js';
 import { PROJECT_STATE_KEY, routeEvent, signalWork, writeEmailItems } from './routing.js';
 import { routesFor } from '../store/queue/routes.js';
-import { afterText } from '../store/queue/event-rows.js';
+import { afterText, type EventRow } from '../store/queue/event-rows.js';
 import { decodeCursor, pageLimit, toPage, type Page } from './paging.js';
 
 
@@ -55,7 +55,12 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
     }, routed.deliveries, version);
     if (written) {
       await writeEmailItems(ctx, routed.emails);
-      if (routed.deliveries.length > 0) await signalWork(ctx, [...new Set(routed.deliveries.map((d) => d.channel_id))]);
+      if (routed.deliveries.length > 0) {
+        await signalWork(ctx, [...new Set(routed.deliveries.map((d) => d.channel_id))]);
+        // Its deliveries are claimed moments from now, most often by this process (event-rows.ts).
+        const store = ctx.store;
+        ctx.afterCommit.push(() => store.recentEvents.add(written));
+      }
       return id;
     }
     // A notification or channel of this organization changed since these routes were read.
@@ -64,7 +69,7 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
   }
 }
 
-export function eventFromRow(row: Selectable<EventTable>): CanonicalEvent {
+export function eventFromRow(row: EventRow): CanonicalEvent {
   return lazyEvent(
     { id: row.id, type: row.type as EventType, occurred_at: new Date(row.occurred_at).toISOString(), org_id: row.org_id, project_id: row.project_id },
     { actor: row.actor, data: row.data, before: row.before, after: afterText(row) },

@@ -14,6 +14,7 @@ import { walSync } from './wal-sync.js';
 import { WorkChannels } from '../model/work-signal.js';
 import { nameStatements, type DirectSqlite } from './raw.js';
 import { RouteCache } from './queue/routes.js';
+import { RecentEvents } from './queue/event-rows.js';
 
 import type { DatabaseKind } from './kind.js';
 export const WORK_CHANNEL = 'labelcast_work';
@@ -43,6 +44,8 @@ export interface Store {
   listenForWork(onWork: (channels?: readonly number[]) => void): Promise<() => Promise<void>>;
   /** This process's copy of each organization's routes, checked against their version before use (queue/routes.ts). */
   readonly routes: RouteCache;
+  /** The events this process committed lately, for its dispatcher's prepare stage (queue/event-rows.ts). */
+  readonly recentEvents: RecentEvents;
   close(): Promise<void>;
 }
 
@@ -248,6 +251,7 @@ function makeStore(
     notifyWork: kind === 'postgres' ? coalescedNotify(db) : () => undefined,
     listenForWork,
     routes: new RouteCache(),
+    recentEvents: new RecentEvents(),
     close,
   };
 }

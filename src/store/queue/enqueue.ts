@@ -7,7 +7,7 @@ import type { Db, Tx } from '../db.js';
 import type { DatabaseKind } from '../kind.js';
 import type { Database, DeliveryTable, EventTable } from '../schema.js';
 import { insertRows, runText } from '../raw.js';
-import { afterColumn, EVENT_COLUMNS, insertEvent } from './event-rows.js';
+import { afterColumn, EVENT_COLUMNS, insertEvent, type EventRow } from './event-rows.js';
 import { VERSION_OF } from './routes.js';
 
 const DELIVERY_COLUMNS = [
@@ -43,7 +43,7 @@ const CHECKED_EVENT = `with v as (select ${VERSION_OF('$3')} as version),
 /**
  * An event and its deliveries, written in the command's transaction, if they were routed
  * with the organization's current routes (routingVersion: the version of the routes used).
- * false: nothing was written; route again from fresh routes. SQLite's caller checked the
+ * Returns the event's row as written; null: nothing was written; route again from fresh routes. SQLite's caller checked the
  * version in this transaction already (routes.ts), so there it always writes.
  *
  * This is the only place deliveries of an event are written: the event row counts them
@@ -58,16 +58,18 @@ export async function writeEvent(
   event: Omit<Insertable<EventTable>, 'seq'>,
   deliveries: Insertable<DeliveryTable>[],
   routingVersion: number,
-): Promise<boolean> {
+): Promise<EventRow | null> {
   const row = { ...event, after: afterColumn(event.data, event.after ?? null), deliveries_left: deliveries.length };
   let rest = deliveries;
   if (kind === 'postgres') {
     const [seen] = await runText<{ version: number }>(trx, CHECKED_EVENT, [JSON.stringify(row), JSON.stringify(deliveries.slice(0, 500)), row.org_id, routingVersion]);
-    if (Number(seen?.version) !== routingVersion) return false;
+    if (Number(seen?.version) !== routingVersion) return null;
     rest = deliveries.slice(500);
   } else {
     await insertEvent(trx, kind, row);
   }
   for (let i = 0; i < rest.length; i += 500) await insertDeliveries(trx, kind, rest.slice(i, i + 500));
-  return true;
+  // Without the count, which retention changes later: what the event's readers use.
+  const { deliveries_left: _count, ...written } = row;
+  return written as EventRow;
 }
