@@ -57,8 +57,9 @@ describe.each(KINDS)('recent events on %s', (kind) => {
 });
 
 describe('RecentEvents', () => {
+  const row = (id: string, data = '{}'): EventRow => ({ id, org_id: 1, project_id: null, type: 'project.updated', occurred_at: 1, actor: '{}', data, before: null, after: null });
+
   it('holds at most its bound, dropping the oldest first', () => {
-    const row = (id: string): EventRow => ({ id, org_id: 1, project_id: null, type: 'project.updated', occurred_at: 1, actor: '{}', data: '{}', before: null, after: null });
     const recent = new RecentEvents(2);
     recent.add(row('a'));
     recent.add(row('b'));
@@ -66,5 +67,20 @@ describe('RecentEvents', () => {
     expect(recent.get('a')).toBeUndefined();
     expect(recent.get('b')?.id).toBe('b');
     expect(recent.get('c')?.id).toBe('c');
+  });
+
+  it('holds at most its size in text, and never a row larger than ROW_CHARS', () => {
+    const recent = new RecentEvents(100, 1_000);
+    const text = (n: number) => JSON.stringify('x'.repeat(n - 2));
+    recent.add(row('a', text(400)));
+    recent.add(row('b', text(400)));
+    recent.add(row('c', text(400)));
+    // Each row is its data plus its actor '{}': the third pushed out the first.
+    expect(recent.get('a')).toBeUndefined();
+    expect(recent.get('b')).toBeDefined();
+    expect(recent.get('c')).toBeDefined();
+    const large = new RecentEvents();
+    large.add(row('big', text(RecentEvents.ROW_CHARS + 1)));
+    expect(large.get('big')).toBeUndefined();
   });
 });

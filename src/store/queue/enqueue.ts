@@ -69,7 +69,10 @@ export async function writeEvent(
     await insertEvent(trx, kind, row);
   }
   for (let i = 0; i < rest.length; i += 500) await insertDeliveries(trx, kind, rest.slice(i, i + 500));
-  // Without the count, which retention changes later: what the event's readers use.
-  const { deliveries_left: _count, ...written } = row;
-  return written as EventRow;
+  // What the event's readers use (without the count, which retention changes later), with
+  // the nulls the database would give back.
+  return {
+    id: row.id, org_id: row.org_id, project_id: row.project_id ?? null, type: row.type, occurred_at: row.occurred_at,
+    actor: row.actor, data: row.data, before: row.before ?? null, after: row.after,
+  };
 }

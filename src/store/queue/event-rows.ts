@@ -55,23 +55,40 @@ export type EventRow = Pick<Selectable<EventTable>, 'id' | 'org_id' | 'project_i
 /**
  * The events this process committed lately, by id: the deliveries it routes are claimed
  * moments later, most often by this process's own dispatcher (one process serves the API and
- * delivers, and on SQLite owns the file), which would otherwise read each event back: 6.4 us
- * per delivered event, a tenth of SQLite's share of the headline (docs/performance.md, round
- * 6). An event row never changes once written (only its count of deliveries, which readers
- * do not use), so a copy is as good as a read; an event not here is read from the database.
- * Rows are added only after their transaction committed (domain/events.ts, afterCommit).
- * Bounded: the oldest go first.
+ * delivers, and on SQLite owns the file), which read each event back: without that read the
+ * headline probe ran 14-23% faster (docs/performance.md, round 6). An event row never
+ * changes once written (only its count of deliveries, which is not kept here), so a copy is
+ * as good as a read; an event not here is read from the database. Rows are added only after
+ * their transaction committed (domain/events.ts, afterCommit).
+ *
+ * Bounded by count and by size, the oldest going first: an event's data can be large (a task
+ * import carries every task it made), and a large row is cheap to read next to its size, so
+ * rows above ROW_CHARS are never kept.
  */
 export class RecentEvents {
-  private readonly byId = new Map<string, EventRow>();
-  constructor(private readonly max = 4_096) {}
+  private readonly byId = new Map<string, { row: EventRow; chars: number }>();
+  private chars = 0;
+  constructor(
+    private readonly maxRows = 4_096,
+    /** UTF-16 code units of JSON text in all (~2 bytes each in V8 at worst): 16 MiB. */
+    private readonly maxChars = 8 * 1024 * 1024,
+  ) {}
+
+  static readonly ROW_CHARS = 64 * 1024;
 
   add(row: EventRow): void {
-    if (this.byId.size >= this.max) this.byId.delete(this.byId.keys().next().value!);
-    this.byId.set(row.id, row);
+    const chars = row.actor.length + row.data.length + (row.before?.length ?? 0) + (row.after?.length ?? 0);
+    if (chars > RecentEvents.ROW_CHARS || this.byId.has(row.id)) return;
+    while (this.byId.size > 0 && (this.byId.size >= this.maxRows || this.chars + chars > this.maxChars)) {
+      const [oldest, entry] = this.byId.entries().next().value!;
+      this.byId.delete(oldest);
+      this.chars -= entry.chars;
+    }
+    this.byId.set(row.id, { row, chars });
+    this.chars += chars;
   }
 
   get(id: string): EventRow | undefined {
-    return this.byId.get(id);
+    return this.byId.get(id)?.row;
   }
 }
