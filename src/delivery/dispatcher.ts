@@ -110,6 +110,8 @@ export class Dispatcher {
 
   async start(): Promise<void> {
     const store = this.svc.store;
+    // The events this process's commands commit are claimed here (store/queue/event-rows.ts).
+    store.recentEvents.keep();
     if (store.kind === 'sqlite') {
       // One process owns a SQLite file, so any lease still open is from a process that is
       // gone (killed mid-delivery): those deliveries are due again now.

@@ -15,6 +15,8 @@ describe.each(KINDS)('recent events on %s', (kind) => {
   let project: any;
   beforeEach(async () => {
     api = await setupApi(kind);
+    // As a dispatcher's start does (no worker runs here: nothing is sent).
+    api.store.recentEvents.keep();
     // Nothing listens on port 9: no worker runs, the deliveries only need to be routed.
     const hook = await api.call('POST', '/v1/notifications', { body: { title: 'hook', triggers: ['project.updated'], channels: [{ type: 'webhook', url: 'http://127.0.0.1:9/hook' }] } });
     expect(hook.status).toBe(201);
@@ -59,8 +61,18 @@ describe.each(KINDS)('recent events on %s', (kind) => {
 describe('RecentEvents', () => {
   const row = (id: string, data = '{}'): EventRow => ({ id, org_id: 1, project_id: null, type: 'project.updated', occurred_at: 1, actor: '{}', data, before: null, after: null });
 
+  it('keeps nothing in a process that does not deliver', () => {
+    const idle = new RecentEvents();
+    idle.add(row('a'));
+    expect(idle.get('a')).toBeUndefined();
+    idle.keep();
+    idle.add(row('a'));
+    expect(idle.get('a')?.id).toBe('a');
+  });
+
   it('holds at most its bound, dropping the oldest first', () => {
     const recent = new RecentEvents(2);
+    recent.keep();
     recent.add(row('a'));
     recent.add(row('b'));
     recent.add(row('c'));
@@ -71,6 +83,7 @@ describe('RecentEvents', () => {
 
   it('holds at most its size in text, and never a row larger than ROW_CHARS', () => {
     const recent = new RecentEvents(100, 1_000);
+    recent.keep();
     const text = (n: number) => JSON.stringify('x'.repeat(n - 2));
     recent.add(row('a', text(400)));
     recent.add(row('b', text(400)));
@@ -80,6 +93,7 @@ describe('RecentEvents', () => {
     expect(recent.get('b')).toBeDefined();
     expect(recent.get('c')).toBeDefined();
     const large = new RecentEvents();
+    large.keep();
     large.add(row('big', text(RecentEvents.ROW_CHARS + 1)));
     expect(large.get('big')).toBeUndefined();
   });
