@@ -589,17 +589,24 @@ class InlineProvider implements MigrationProvider {
   }
 }
 
-export async function migrateToLatest(db: Kysely<any>, kind: DatabaseKind, schema?: string): Promise<string[]> {
-  const migrator = new Migrator({
+/**
+ * The migrator over Labelcast's migration tables; `list` defaults to this version's
+ * migrations (tests pass an earlier version's list to stand for that version).
+ */
+export function migrator(db: Kysely<any>, kind: DatabaseKind, schema?: string, list: Record<string, Migration> = migrations(kind)): Migrator {
+  return new Migrator({
     db,
-    provider: new InlineProvider(migrations(kind)),
+    provider: new InlineProvider(list),
     migrationTableName: 'labelcast_migrations',
     migrationLockTableName: 'labelcast_migrations_lock',
     // Kysely looks for its tables across all schemas; name ours so that a database holding
     // several Labelcast schemas (the test suite does) migrates each one on its own.
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+}
+
+export async function migrateToLatest(db: Kysely<any>, kind: DatabaseKind, schema?: string): Promise<string[]> {
+  const { error, results } = await migrator(db, kind, schema).migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -2,11 +2,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Migrator } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { KINDS, openTestStore, TEST_DATABASE_URL } from '../helpers/stores.js';
 import { openStore } from '../../src/store/connect.js';
-import { migrations } from '../../src/store/migrations.js';
+import { migrations, migrator } from '../../src/store/migrations.js';
 
 describe.each(KINDS)('migrations on %s', (kind) => {
   it('create every table once and are idempotent', async () => {
@@ -42,14 +41,7 @@ describe.each(KINDS)('migrations on %s', (kind) => {
     const store = await openStore(kind === 'sqlite' ? { sqliteFile: path.join(dir, 'old.db') } : { databaseUrl: TEST_DATABASE_URL, pgSchema: schema });
     try {
       // A database as the version before 0010 left it, with events and their deliveries.
-      const migrator = new Migrator({
-        db: store.db,
-        provider: { getMigrations: async () => migrations(kind) },
-        migrationTableName: 'labelcast_migrations',
-        migrationLockTableName: 'labelcast_migrations_lock',
-        ...(kind === 'postgres' ? { migrationTableSchema: schema } : {}),
-      });
-      const to = await migrator.migrateTo('0009_attempt_body_from_event');
+      const to = await migrator(store.db, kind, kind === 'postgres' ? schema : undefined).migrateTo('0009_attempt_body_from_event');
       expect(to.error).toBeUndefined();
       const db = store.db as any;
       const ev = (id: string) => ({ id, org_id: 1, project_id: null, type: 'project.updated', occurred_at: 1, actor: '{}', data: '{}', before: null, after: null });
@@ -77,14 +69,7 @@ describe.each(KINDS)('migrations on %s', (kind) => {
       const names = Object.keys(migrations(kind));
       expect(names).toContain('0011_event_after_by_reference');
       const earlier = Object.fromEntries(Object.entries(migrations(kind)).filter(([name]) => name < '0011'));
-      const migrator = new Migrator({
-        db: store.db,
-        provider: { getMigrations: async () => earlier },
-        migrationTableName: 'labelcast_migrations',
-        migrationLockTableName: 'labelcast_migrations_lock',
-        ...(kind === 'postgres' ? { migrationTableSchema: location } : {}),
-      });
-      const { error } = await migrator.migrateToLatest();
+      const { error } = await migrator(store.db, kind, kind === 'postgres' ? location : undefined, earlier).migrateToLatest();
       expect(String(error)).toMatch(/0011_event_after_by_reference is missing/);
     } finally {
       await cleanup();
