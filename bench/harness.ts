@@ -116,7 +116,7 @@ export async function instance(kind: DatabaseKind, delivery: Partial<DeliverySet
   const org = await createOrganization(store, { name: 'bench', admin_email: 'bench@localhost' });
   const actor: Actor = { org_id: org.org_id, user_id: org.admin_user_id, email: 'bench@localhost', role: 'admin', api_key_id: null };
   let dispatcher: Dispatcher | null = null;
-  const svc = services(store, delivery, (channels) => dispatcher?.wake(channels));
+  const svc: Services = { ...services(store, delivery, (channels) => dispatcher?.wake(channels)), handoff: () => dispatcher };
   const log = pino({ level: 'warn' });
   return {
     store,

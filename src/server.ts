@@ -96,7 +96,7 @@ export async function startServer(config: Config, out: (line: string) => void = 
   let dispatcher: Dispatcher | null = null;
   let scheduler: Scheduler | null = null;
   let actions: SandboxRunner | null = null;
-  const svc: Services = { store, targets: config.targets, delivery: config.delivery, messaging: config.messaging, ring, wake: (channels) => dispatcher?.wake(channels) };
+  const svc: Services = { store, targets: config.targets, delivery: config.delivery, messaging: config.messaging, ring, wake: (channels) => dispatcher?.wake(channels), handoff: () => dispatcher };
   const metrics = createMetrics(store);
   const app = await buildApp({
     svc,

@@ -14,11 +14,11 @@ import crypto from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Selectable } from 'kysely';
-import type { Services } from '../domain/context.js';
+import type { Handoff, HandoffLease, Services } from '../domain/context.js';
 import type { ActionRunner } from '../model/action-run.js';
 import { keepInOutbox } from '../store/email-outbox.js';
 import { claimDue } from '../store/queue/claim.js';
-import type { DeliveryTable } from '../store/schema.js';
+import type { ChannelTable, DeliveryTable } from '../store/schema.js';
 import { endDelivery } from '../store/queue/complete.js';
 import { nextDueAt } from '../store/queue/next-due.js';
 import { releaseExpired, releaseOwn } from '../store/queue/release.js';
@@ -27,7 +27,7 @@ import { createWebhookSender } from '../transports/webhook.js';
 import type { Completion, Job, Senders } from './job.js';
 import { LEASE_MARGIN_MS } from './lease.js';
 import type { Metrics } from './metrics.js';
-import { prepare } from './prepare.js';
+import { OpenedChannels, prepare, type Prepared } from './prepare.js';
 import { recordIsolated, type Recorder } from './record.js';
 import { send } from './send.js';
 
@@ -53,7 +53,7 @@ export interface DispatcherOptions {
   actionRunner?: ActionRunner | undefined;
 }
 
-export class Dispatcher {
+export class Dispatcher implements Handoff {
   readonly workerId: string;
   private readonly svc: Services;
   private readonly metrics: Metrics;
@@ -88,6 +88,23 @@ export class Dispatcher {
    */
   private readonly full = new Set<number>();
   private lastReclaim = 0;
+  /**
+   * Rows counted in `requests` whose jobs are not in `inFlight` yet: reserved by commands
+   * not yet committed (Handoff), or committed or claimed and being prepared.
+   */
+  private unlaunched = 0;
+  /** The ids of those rows that are written (claimed, or handed off and committed). */
+  private readonly launching = new Set<number>();
+  /**
+   * Channels a command left a pending delivery for since the last claim that drained them:
+   * not offered to the handoff, which would have to refuse them (older rows go first).
+   */
+  private readonly waiting = new Set<number>();
+  /** Handed-off rows committed and waiting for the next launch, and their channels. */
+  private handed: Selectable<DeliveryTable>[] = [];
+  private handedChannels = new Map<number, Selectable<ChannelTable>>();
+  /** Channels' secrets and configs as opened for sending (prepare.ts OpenedChannels). */
+  private readonly opened = new OpenedChannels();
   private unlisten: (() => Promise<void>) | null = null;
 
   constructor(o: DispatcherOptions) {
@@ -133,7 +150,7 @@ export class Dispatcher {
     if (this.wakeTimer) return;
     this.wakeTimer = setTimeout(() => {
       this.wakeTimer = null;
-      this.wake();
+      this.rouse();
     }, CLAIM_COALESCE_MS);
   }
 
@@ -146,6 +163,11 @@ export class Dispatcher {
    */
   wake(channels?: readonly number[]): void {
     if (channels && channels.length > 0 && channels.every((c) => this.full.has(c))) return;
+    this.rouse();
+  }
+
+  /** Ends the loop's sleep: it claims at once. */
+  private rouse(): void {
     this.woken = true;
     const w = this.waiter;
     this.waiter = null;
@@ -172,16 +194,43 @@ export class Dispatcher {
       this.woken = false;
       try {
         const now = Date.now();
-        if (this.svc.store.kind === 'postgres' && now - this.lastReclaim >= d.pollMs) {
+        if (now - this.lastReclaim >= d.pollMs) {
           this.lastReclaim = now;
-          const n = await releaseExpired(this.svc.store, now);
-          if (n > 0) this.log.warn({ released: n }, 'released expired leases of a worker that stopped answering');
+          // PostgreSQL: leases of workers that stopped answering. SQLite: leases this process
+          // holds no job for (a handed-off delivery whose command was reported failed by a log
+          // sync that failed after its commit, or a row it could not finish): at one process
+          // per file, nobody else would ever release them before the next start.
+          const keep = this.svc.store.kind === 'sqlite' ? { keep: [...this.inFlight.keys(), ...this.launching] } : {};
+          const n = await releaseExpired(this.svc.store, now, keep);
+          if (n > 0) this.log.warn({ released: n }, 'released expired leases no worker is sending');
         }
-        const unrecorded = this.inFlight.size - this.requestCount;
-        const free = unrecorded >= d.workerConcurrency * UNRECORDED_PER_SLOT ? 0 : d.workerConcurrency - this.requestCount;
-        const claim = free > 0
-          ? await claimDue(this.svc.store, { now, budget: free, leaseMs: d.timeoutMs + LEASE_MARGIN_MS, workerId: this.workerId, rotateAfter: this.rotateAfter, ownInFlight: this.requests })
-          : null;
+        // Asked again inside the claim (claim.ts): a command may hand off meanwhile.
+        const budget = () => (this.unrecorded() >= d.workerConcurrency * UNRECORDED_PER_SLOT ? 0 : d.workerConcurrency - this.requestCount);
+        const free = budget();
+        let claim: Awaited<ReturnType<typeof claimDue>> | null = null;
+        if (free > 0) {
+          let counted: Selectable<DeliveryTable>[] = [];
+          // The claimed rows are counted inside the claim's transaction, before a command's
+          // handoff can ask for their channels' slots.
+          const onClaimed = (rows: Selectable<DeliveryTable>[]) => {
+            for (const r of rows) this.countRequest(r.channel_id, 1);
+            for (const r of rows) this.launching.add(r.id);
+            this.unlaunched += rows.length;
+            counted = rows;
+          };
+          try {
+            claim = await claimDue(this.svc.store, { now, budget, leaseMs: d.timeoutMs + LEASE_MARGIN_MS, workerId: this.workerId, rotateAfter: this.rotateAfter, ownInFlight: this.requests, onClaimed });
+          } catch (err) {
+            // Its transaction did not commit: the rows are not ours.
+            for (const r of counted) this.countRequest(r.channel_id, -1);
+            for (const r of counted) this.launching.delete(r.id);
+            this.unlaunched -= counted.length;
+            throw err;
+          }
+        }
+        // A claim that could find no more left every channel with due work full or drained:
+        // the ones not left full have nothing waiting now.
+        if (claim && !claim.more) for (const c of this.waiting) if (!claim.full.includes(c)) this.waiting.delete(c);
         if (claim && claim.rows.length > 0) {
           this.rotateAfter = claim.rows[claim.rows.length - 1]!.channel_id;
           await this.launch(claim.rows);
@@ -208,21 +257,120 @@ export class Dispatcher {
     }
   }
 
-  private async launch(claimed: Selectable<DeliveryTable>[]): Promise<void> {
-    const { jobs, unsendable } = await prepare(this.svc, claimed);
-    for (const u of unsendable) {
-      // Its channel or its event is gone: nothing can be sent, ever. Finish it visibly
-      // (handing it back would have it claimed again at once, in a loop: the backlog
-      // benchmark found that).
-      await endDelivery(this.svc.store.db, u.id, u.transition, u.reason, Date.now());
+  /** Answered attempts not recorded yet (counted requests not yet launched are neither). */
+  private unrecorded(): number {
+    return this.inFlight.size - (this.requestCount - this.unlaunched);
+  }
+
+  /**
+   * Sends leased rows, claimed or handed off: each is counted in `requests` and `unlaunched`
+   * already (so that neither a claim nor a handoff can take its slot meanwhile).
+   */
+  private async launch(rows: Selectable<DeliveryTable>[], channels?: ReadonlyMap<number, Selectable<ChannelTable>>): Promise<void> {
+    let prepared: Prepared;
+    try {
+      prepared = await prepare(this.svc, rows, { opened: this.opened, ...(channels ? { channels } : {}) });
+    } catch (err) {
+      // The database is away: the leases go back to pending now if it allows, or when they
+      // expire (run above).
+      this.log.error({ err }, 'could not prepare leased deliveries; releasing them');
+      return this.giveBack(rows);
     }
-    for (const prepared of jobs) {
-      const job: Job = { ...prepared, signal: this.halt.signal };
+    // Shutdown began meanwhile: too late to send them.
+    if (this.stopping) return this.giveBack(rows);
+    this.unlaunched -= rows.length;
+    for (const r of rows) this.launching.delete(r.id);
+    for (const p of prepared.jobs) {
+      const job: Job = { ...p, signal: this.halt.signal };
       this.inFlight.set(job.delivery.id, job);
-      this.countRequest(job.channel.id, 1);
-      this.metrics.inFlight.set(this.requestCount);
       void this.send(job);
     }
+    if (prepared.unsendable.length === 0) return;
+    const channelOf = new Map(rows.map((r) => [r.id, r.channel_id]));
+    for (const u of prepared.unsendable) this.freeSlot(channelOf.get(u.id)!);
+    try {
+      for (const u of prepared.unsendable) {
+        // Its channel or its event is gone: nothing can be sent, ever. Finish it visibly
+        // (handing it back would have it claimed again at once, in a loop: the backlog
+        // benchmark found that).
+        await endDelivery(this.svc.store.db, u.id, u.transition, u.reason, Date.now());
+      }
+    } catch (err) {
+      // Left leased: released when its lease expires (run above), and finished then.
+      this.log.error({ err }, 'could not finish an unsendable delivery');
+    }
+  }
+
+  /** Leased rows not launched: their slots freed, their leases handed back. */
+  private async giveBack(rows: Selectable<DeliveryTable>[]): Promise<void> {
+    // Counted until released, so that shutdown waits for the release.
+    await releaseOwn(this.svc.store, this.workerId, rows.map((r) => r.id), Date.now()).catch((err) => this.log.error({ err }, 'could not release leases'));
+    for (const r of rows) this.launching.delete(r.id);
+    this.unlaunched -= rows.length;
+    // They are due again, here and for other workers (PostgreSQL).
+    for (const r of rows) this.freeSlot(r.channel_id);
+    this.svc.store.notifyWork([...new Set(rows.map((r) => r.channel_id))]);
+  }
+
+  /** A counted slot given up without a response: claims may use it again. */
+  private freeSlot(channelId: number): void {
+    this.countRequest(channelId, -1);
+    this.full.delete(channelId);
+    this.wakeSoon();
+  }
+
+  // ------------------------------------------------------------ Handoff (domain/handoff.ts)
+  // A command's deliveries, written leased to this worker and given to it at commit, skip
+  // the claim. SQLite only: one process owns the file, so this worker's own count of its
+  // requests is the whole truth the channel caps need beside the store's room (store/queue/
+  // handoff.ts); with several workers (PostgreSQL) the claim's row locks keep the caps.
+
+  open(channelId: number): boolean {
+    if (this.loop === null || this.stopping || this.svc.store.kind !== 'sqlite') return false;
+    if (this.full.has(channelId) || this.waiting.has(channelId)) return false;
+    const d = this.svc.delivery;
+    // The claim's own budget: free concurrency, and records not allowed to fall behind.
+    return this.requestCount < d.workerConcurrency && this.unrecorded() < d.workerConcurrency * UNRECORDED_PER_SLOT;
+  }
+
+  reserve(channelId: number, room: number | null): HandoffLease | null {
+    const mine = this.requests.get(channelId) ?? 0;
+    if (room === null || !this.open(channelId) || mine >= room) {
+      // Its delivery is written pending: until a claim drains the channel, later ones would
+      // only be refused too (under load, every one: the store's read is spared them).
+      this.waiting.add(channelId);
+      // At its cap with requests of ours: as if a claim had left it full, so that the
+      // command's wake-up skips a claim that could take nothing (see wake).
+      if (room !== null && mine > 0 && mine >= room) this.full.add(channelId);
+      return null;
+    }
+    this.countRequest(channelId, 1);
+    this.unlaunched++;
+    const d = this.svc.delivery;
+    return { workerId: this.workerId, leaseUntil: Date.now() + d.timeoutMs + LEASE_MARGIN_MS };
+  }
+
+  cancel(channelId: number): void {
+    this.unlaunched--;
+    this.freeSlot(channelId);
+  }
+
+  accept(rows: Selectable<DeliveryTable>[], channels: Selectable<ChannelTable>[]): void {
+    // One launch for every command answered in this turn of the event loop (a group commit
+    // answers all of its commands at once): one prepare per group, as a claim would have.
+    if (this.handed.length === 0) {
+      setImmediate(() => {
+        const batch = this.handed;
+        const known = this.handedChannels;
+        this.handed = [];
+        this.handedChannels = new Map();
+        void this.launch(batch, known);
+      });
+    }
+    this.handed.push(...rows);
+    for (const r of rows) this.launching.add(r.id);
+    // The latest committed read of each channel.
+    for (const c of channels) this.handedChannels.set(c.id, c);
   }
 
   private async send(job: Job): Promise<void> {
@@ -231,11 +379,12 @@ export class Dispatcher {
     // The response is in: the slot is free for the next claim, before the attempt is recorded.
     this.countRequest(job.channel.id, -1);
     this.full.delete(job.channel.id);
-    this.metrics.inFlight.set(this.requestCount);
     if (job.signal.aborted && this.stopping) {
       // Shutdown cut this request short: not an attempt; hand the lease back.
       this.inFlight.delete(job.delivery.id);
       await releaseOwn(this.svc.store, this.workerId, [job.delivery.id], Date.now()).catch((err) => this.log.error({ err }, 'could not release a lease'));
+      // Due again: other workers (PostgreSQL) may take it at once.
+      this.svc.store.notifyWork([job.channel.id]);
       return;
     }
     this.metrics.latency.observe(out.result.latencyMs / 1000);
@@ -254,6 +403,7 @@ export class Dispatcher {
     if (n === 0) this.requests.delete(channelId);
     else this.requests.set(channelId, n);
     this.requestCount += by;
+    this.metrics.inFlight.set(this.requestCount);
   }
 
   private scheduleFlush(): void {
@@ -298,7 +448,8 @@ export class Dispatcher {
     this.wake();
     await this.loop;
     const deadline = Date.now() + graceMs;
-    while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // Handed-off deliveries whose commands are still committing are waited for too.
+    while ((this.inFlight.size > 0 || this.unlaunched > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.halt.abort();
     // Bounded: a database that cannot take the records must not keep the process alive
     // (issue 10: SIGTERM did not end a process whose records kept failing).

@@ -31,11 +31,52 @@ export function chunks<T>(list: T[], size: number): T[][] {
   return out;
 }
 
-/** deliveries: the rows the claim returned (leased to this worker, `sending`). */
-export async function prepare(svc: Services, deliveries: Selectable<DeliveryTable>[]): Promise<Prepared> {
+/**
+ * Channels' secrets and configs as opened, kept while their sealed text is unchanged (a
+ * rotated secret or an edited config is new text, opened anew). Opening costs ~3.4 µs a
+ * value (below), per prepared batch: a handed-off delivery is often a batch of its own
+ * (at 1,000 events/s, one command a group), where opening its channel was 2% of the
+ * process's CPU (docs/performance.md, round 7). One per dispatcher; bounded.
+ */
+const MAX_KEPT_CHARS = 16 * 1024;
+
+export class OpenedChannels {
+  private readonly byId = new Map<number, { secret: string | null; previous: string | null; config: string; opened: OpenedChannel | Error }>();
+  constructor(private readonly max = 4_096) {}
+
+  get(ring: Keyring, c: Selectable<ChannelTable>): OpenedChannel | Error {
+    const hit = this.byId.get(c.id);
+    if (hit && hit.secret === c.secret && hit.previous === c.previous_secret && hit.config === c.config) return hit.opened;
+    const opened = openChannel(ring, c);
+    // An error (a key missing from the ring) is not kept: each attempt reports its own.
+    if (opened instanceof Error) return opened;
+    // A large config (a custom action's code, up to a megabyte) is opened each time: the
+    // bound is by count, so each kept entry must be small.
+    if (c.config.length + (c.secret?.length ?? 0) + (c.previous_secret?.length ?? 0) > MAX_KEPT_CHARS) return opened;
+    if (this.byId.size >= this.max && !hit) this.byId.delete(this.byId.keys().next().value!);
+    this.byId.set(c.id, { secret: c.secret, previous: c.previous_secret, config: c.config, opened });
+    return opened;
+  }
+}
+
+export interface PrepareOptions {
+  /** Opened channels kept across batches (the dispatcher's). */
+  opened?: OpenedChannels;
+  /** Channel rows already read (a handoff's, read in its command's transaction): not read again. */
+  channels?: ReadonlyMap<number, Selectable<ChannelTable>>;
+}
+
+/** deliveries: leased to this worker (`sending`), by a claim or a handoff. */
+export async function prepare(svc: Services, deliveries: Selectable<DeliveryTable>[], o: PrepareOptions = {}): Promise<Prepared> {
   const db = svc.store.db;
-  const channelIds = [...new Set(deliveries.map((d) => d.channel_id))];
-  const channels = new Map((await channelRowsById(db, svc.store.kind, channelIds)).map((c) => [c.id, c]));
+  const channels = new Map<number, Selectable<ChannelTable>>();
+  const unknown: number[] = [];
+  for (const id of new Set(deliveries.map((d) => d.channel_id))) {
+    const known = o.channels?.get(id);
+    if (known) channels.set(id, known);
+    else unknown.push(id);
+  }
+  if (unknown.length > 0) for (const c of await channelRowsById(db, svc.store.kind, unknown)) channels.set(c.id, c);
   const eventIds = [...new Set(deliveries.map((d) => d.event_id).filter((e): e is string => e !== null))];
   const events = new Map<string, CanonicalEvent>();
   // Events this process committed are at hand (store/queue/event-rows.ts RecentEvents); the
@@ -51,8 +92,8 @@ export async function prepare(svc: Services, deliveries: Selectable<DeliveryTabl
   }
   const context = await loadContext(db, svc.store.kind, deliveries, channels, events);
   // Opening costs about 3.4 µs a value (200,000 opens of a whsec_ secret, measured on the
-  // loaded 2-core test machine); done once per channel per claim, not per delivery.
-  const open = new Map([...channels.values()].map((c) => [c.id, openChannel(svc.ring, c)]));
+  // loaded 2-core test machine); done once per channel per batch at most, not per delivery.
+  const open = new Map([...channels.values()].map((c) => [c.id, o.opened ? o.opened.get(svc.ring, c) : openChannel(svc.ring, c)]));
   const out: Prepared = { jobs: [], unsendable: [] };
   for (const delivery of deliveries) {
     const channel = channels.get(delivery.channel_id);

@@ -5,7 +5,9 @@ import type { TargetPolicy } from '../model/addresses.js';
 import type { DeliverySettings } from '../model/delivery-settings.js';
 import type { MessagingSettings } from '../model/messaging-settings.js';
 import type { Store } from '../store/connect.js';
+import type { Selectable } from 'kysely';
 import type { Tx } from '../store/db.js';
+import type { ChannelTable, DeliveryTable } from '../store/schema.js';
 import type { Keyring } from '../store/seal.js';
 
 export type Role = 'admin' | 'manager' | 'annotator' | 'reviewer';
@@ -33,6 +35,46 @@ export interface Services {
    * the store (notifyWork).
    */
   wake(channels?: readonly number[]): void;
+  /**
+   * This process's dispatcher, when one runs here and takes deliveries straight from the
+   * commands that write them (domain/handoff.ts); absent or null: the claim finds them.
+   */
+  handoff?: () => Handoff | null;
+}
+
+/** A slot a dispatcher holds for a delivery being written: its lease. */
+export interface HandoffLease {
+  workerId: string;
+  leaseUntil: number;
+}
+
+/**
+ * A dispatcher taking a command's deliveries at its commit instead of claiming them back
+ * (delivery/dispatcher.ts implements it; domain/handoff.ts uses it). Every call is
+ * synchronous, so that concurrent commands never count the same free slot twice.
+ */
+export interface Handoff {
+  /** The worker the leases are for. */
+  readonly workerId: string;
+  /**
+   * Whether it may take a delivery for the channel now (its database, its budget, not
+   * stopping, and the channel not known to be full or to have deliveries waiting); false
+   * spares the command the store's read (store/queue/handoff.ts).
+   */
+  open(channelId: number): boolean;
+  /**
+   * A slot on the channel if fewer than `room` of its requests are there (null: the store
+   * said the claim must decide); null: the delivery stays pending, and the channel is taken
+   * to have deliveries waiting until a claim finds otherwise.
+   */
+  reserve(channelId: number, room: number | null): HandoffLease | null;
+  /** The command did not commit, or committed without the delivery: the slot is free again. */
+  cancel(channelId: number): void;
+  /**
+   * Committed, leased to it (status `sending`): send them. `channels`: their channels' rows
+   * as their command's transaction read them, for sending without reading them again.
+   */
+  accept(rows: Selectable<DeliveryTable>[], channels: Selectable<ChannelTable>[]): void;
 }
 
 export interface Ctx {
@@ -42,12 +84,21 @@ export interface Ctx {
   actor: Actor;
   now: number;
   afterCommit: (() => void)[];
+  /** Work undone if the transaction does not commit (a reserved slot given back). */
+  afterRollback: (() => void)[];
 }
 
 /** Runs a command in its own transaction: all of its rows and events, or nothing. */
 export async function command<T>(svc: Services, actor: Actor, fn: (ctx: Ctx) => Promise<T>): Promise<T> {
   const afterCommit: (() => void)[] = [];
-  const result = await svc.store.tx((trx) => fn({ trx, store: svc.store, svc, actor, now: Date.now(), afterCommit }));
+  const afterRollback: (() => void)[] = [];
+  let result: T;
+  try {
+    result = await svc.store.tx((trx) => fn({ trx, store: svc.store, svc, actor, now: Date.now(), afterCommit, afterRollback }));
+  } catch (err) {
+    for (const f of afterRollback) f();
+    throw err;
+  }
   for (const f of afterCommit) f();
   return result;
 }

@@ -8,6 +8,7 @@ import type { EventTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/db.js';
 import { writeEvent } from '../store/queue/enqueue.js';
+import { lend } from './handoff.js';
 import { AppError, notFound } from '../model/errors.js';
 import { PROJECT_STATE_KEY, routeEvent, signalWork, writeEmailItems } from './routing.js';
 import { routesFor } from '../store/queue/routes.js';
@@ -42,6 +43,8 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
     // commit together.
     const { version, targets } = await routesFor(ctx.trx, ctx.store.kind, routes, orgId);
     const routed = await routeEvent(ctx, { id, type: input.type, project_id: input.project_id, data: input.data, before: input.before }, targets);
+    // Those this process's dispatcher can send at once are written leased to it (handoff.ts).
+    const loan = await lend(ctx, routed.deliveries);
     const written = await writeEvent(ctx.trx, ctx.store.kind, {
       id,
       org_id: orgId,
@@ -54,12 +57,14 @@ export async function emit(ctx: Ctx, input: EmitInput): Promise<string> {
       after: input.after === undefined ? null : JSON.stringify(input.after),
     }, routed.deliveries, version);
     if (written) {
+      loan?.written(written.leased);
       await writeEmailItems(ctx, routed.emails);
       if (routed.deliveries.length > 0) {
-        await signalWork(ctx, [...new Set(routed.deliveries.map((d) => d.channel_id))]);
         // Its deliveries are claimed moments from now, most often by this process (event-rows.ts).
         const store = ctx.store;
-        ctx.afterCommit.push(() => store.recentEvents.add(written));
+        ctx.afterCommit.push(() => store.recentEvents.add(written.event));
+        // The rest wait for a claim.
+        if (written.leased.length < routed.deliveries.length) await signalWork(ctx, [...new Set(routed.deliveries.filter((d) => d.status !== 'sending').map((d) => d.channel_id))]);
       }
       return id;
     }

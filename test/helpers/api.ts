@@ -79,6 +79,7 @@ export async function setupApi(kind: DatabaseKind, opts: SetupOptions = {}): Pro
     messaging: { ...loadMessagingSettings({ LABELCAST_PUBLIC_URL: 'http://labelcast.test' }), ...opts.messaging },
     ring: opts.ring ?? testKeyring(),
     wake: (channels) => dispatcher?.wake(channels),
+    handoff: () => dispatcher,
   };
   const metrics = createMetrics(store);
   const app = await buildApp({ svc, metrics, logger: false, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}), ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}) });

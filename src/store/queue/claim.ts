@@ -22,8 +22,19 @@ export interface Claimed {
 
 export interface ClaimOptions {
   now: number;
-  /** Most deliveries to claim in total (the worker's free concurrency). */
-  budget: number;
+  /**
+   * Most deliveries to claim in total (the worker's free concurrency). A function is asked
+   * inside the claim's transaction (SQLite), so that slots this process took while the claim
+   * waited for the connection (a command's handoff, domain/handoff.ts) are not given twice.
+   */
+  budget: number | (() => number);
+  /**
+   * Told the claimed rows inside the claim's transaction (SQLite), or as it returns
+   * (PostgreSQL), before any other transaction of this process runs: the dispatcher counts
+   * them there, so that a command's handoff after the claim sees their slots taken. If the
+   * claim then fails to commit it throws, and the caller gives them back.
+   */
+  onClaimed?: (rows: Selectable<DeliveryTable>[]) => void;
   leaseMs: number;
   workerId: string;
   /** Fairness: channels with id above this are served first, then the rest. */
@@ -156,7 +167,7 @@ async function claimPostgres(store: Store, o: ClaimOptions): Promise<Claim> {
   const limit = o.channelLimit ?? 200;
   const own = [...(o.ownInFlight ?? new Map<number, number>())];
   const result = await runText<Selectable<DeliveryTable> & { plan: [number, number, number][] }>(store.db, CLAIM_PG_ONE, [
-    o.workerId, o.now, o.rotateAfter, limit, own.map(([c]) => c), own.map(([, n]) => n), o.budget, o.now + o.leaseMs,
+    o.workerId, o.now, o.rotateAfter, limit, own.map(([c]) => c), own.map(([, n]) => n), budgetOf(o), o.now + o.leaseMs,
   ]);
   const plan: Share[] = (result[0]?.plan ?? []).map(([id, free, take]) => ({ id: Number(id), free: Number(free), take: Number(take) }));
   const rows = result.filter((r) => r.id !== null).map(({ plan: _p, ...row }) => row as Selectable<DeliveryTable>);
@@ -165,19 +176,24 @@ async function claimPostgres(store: Store, o: ClaimOptions): Promise<Claim> {
   // In claim order: channel by channel as planned, each oldest first.
   const at = new Map(plan.map((w, i) => [w.id, i]));
   rows.sort((a, b) => at.get(Number(a.channel_id))! - at.get(Number(b.channel_id))! || Number(a.next_attempt_at) - Number(b.next_attempt_at) || Number(a.id) - Number(b.id));
+  o.onClaimed?.(rows);
   return { rows, ...outcome(plan, limit, got) };
 }
 
+const budgetOf = (o: ClaimOptions): number => (typeof o.budget === 'function' ? o.budget() : o.budget);
+
 export async function claimDue(store: Store, o: ClaimOptions): Promise<Claim> {
-  if (o.budget <= 0) return { rows: [], more: true, full: [] };
+  if (budgetOf(o) <= 0) return { rows: [], more: true, full: [] };
   const kind = store.kind;
   if (kind === 'postgres') return claimPostgres(store, o);
   return store.tx(async (trx) => {
     const limit = o.channelLimit ?? 200;
+    const budgetNow = budgetOf(o);
+    if (budgetNow <= 0) return { rows: [], more: true, full: [] };
     const channels = await runText<{ id: number; max_in_flight: number; in_flight: number; min_interval_ms: number }>(trx, CHANNELS_SQLITE, [o.workerId, o.now, o.now, o.now, o.rotateAfter, limit]);
     // The same greedy share as CLAIM_PG_ONE's: each channel its free slots, up to what is
     // left of the budget after the channels before it.
-    let budget = o.budget;
+    let budget = budgetNow;
     const plan: Share[] = channels.map((c) => {
       const free = Math.max(Number(c.max_in_flight) - Number(c.in_flight) - (o.ownInFlight?.get(Number(c.id)) ?? 0), 0);
       const take = Math.min(free, budget);
@@ -201,7 +217,9 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Claim> {
     const rows = await runText<Selectable<DeliveryTable>>(trx, CLAIM_SQLITE, [o.now + o.leaseMs, o.workerId, o.now, JSON.stringify(claimed.map((c) => c.id))]);
     // In claim order (channel by channel, oldest first), which RETURNING does not promise.
     const order = new Map(claimed.map((c, i) => [c.id, i]));
-    return { rows: rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!), ...result };
+    rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    o.onClaimed?.(rows);
+    return { rows, ...result };
     // Not durable (connect.ts TxOptions): a claim lost in a power cut leaves its deliveries
     // pending, and SQLite's start releases every lease anyway (dispatcher.ts).
   }, { durable: false });

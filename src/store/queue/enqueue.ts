@@ -2,7 +2,7 @@
 // matching channel (domain/routing.ts decides which, from routes.ts). Every command
 // that emits pays these statements and its event's (event-rows.ts), so they are written out
 // (raw.ts) rather than built by the query builder each time.
-import type { Insertable, OnConflictBuilder, OnConflictDoNothingBuilder } from 'kysely';
+import type { Insertable, OnConflictBuilder, OnConflictDoNothingBuilder, Selectable } from 'kysely';
 import type { Db, Tx } from '../db.js';
 import type { DatabaseKind } from '../kind.js';
 import type { Database, DeliveryTable, EventTable } from '../schema.js';
@@ -28,6 +28,22 @@ export function insertDeliveries(q: Db | Tx, kind: DatabaseKind, rows: Insertabl
   return insertRows(q, kind, 'deliveries', DELIVERY_COLUMNS, rows);
 }
 
+// A delivery handed to this process's dispatcher (domain/handoff.ts, SQLite only) is written
+// `sending`, and the dispatcher needs its id: the insert returns it.
+const INSERT_LEASED_SQLITE = `insert into deliveries (${DELIVERY_COLUMNS.join(', ')}) values (${DELIVERY_COLUMNS.map(() => '?').join(', ')}) returning id`;
+
+async function insertLeased(trx: Tx, d: Insertable<DeliveryTable>): Promise<Selectable<DeliveryTable>> {
+  const values = DELIVERY_COLUMNS.map((c) => d[c] ?? null);
+  const [row] = await runText<{ id: number }>(trx, INSERT_LEASED_SQLITE, values);
+  return { id: Number(row!.id), ...Object.fromEntries(DELIVERY_COLUMNS.map((c, i) => [c, values[i]])) } as Selectable<DeliveryTable>;
+}
+
+/** What writeEvent wrote: the event's row, and the deliveries it wrote leased (`sending`). */
+export interface Written {
+  event: EventRow;
+  leased: Selectable<DeliveryTable>[];
+}
+
 // PostgreSQL: the routing version check, the event and its first 500 deliveries in one
 // statement (a command's statements are round trips to a server sharing the machine's two
 // cores, docs/performance.md). The rows are written only if the organization's routing
@@ -43,8 +59,10 @@ const CHECKED_EVENT = `with v as (select ${VERSION_OF('$3')} as version),
 /**
  * An event and its deliveries, written in the command's transaction, if they were routed
  * with the organization's current routes (routingVersion: the version of the routes used).
- * Returns the event's row as written; null: nothing was written; route again from fresh routes. SQLite's caller checked the
- * version in this transaction already (routes.ts), so there it always writes.
+ * Returns the event's row as written, with the deliveries written leased (status `sending`,
+ * handed to this process's dispatcher by the caller, SQLite only); null: nothing was
+ * written; route again from fresh routes. SQLite's caller checked the version in this
+ * transaction already (routes.ts), so there it always writes.
  *
  * This is the only place deliveries of an event are written: the event row counts them
  * (deliveries_left), and retention removes an old event once it has deleted them all. No
@@ -58,21 +76,32 @@ export async function writeEvent(
   event: Omit<Insertable<EventTable>, 'seq'>,
   deliveries: Insertable<DeliveryTable>[],
   routingVersion: number,
-): Promise<EventRow | null> {
+): Promise<Written | null> {
   const row = { ...event, after: afterColumn(event.data, event.after ?? null), deliveries_left: deliveries.length };
   let rest = deliveries;
+  const leased: Selectable<DeliveryTable>[] = [];
   if (kind === 'postgres') {
     const [seen] = await runText<{ version: number }>(trx, CHECKED_EVENT, [JSON.stringify(row), JSON.stringify(deliveries.slice(0, 500)), row.org_id, routingVersion]);
     if (Number(seen?.version) !== routingVersion) return null;
     rest = deliveries.slice(500);
   } else {
     await insertEvent(trx, kind, row);
+    if (deliveries.some((d) => d.status === 'sending')) {
+      rest = [];
+      for (const d of deliveries) {
+        if (d.status === 'sending') leased.push(await insertLeased(trx, d));
+        else rest.push(d);
+      }
+    }
   }
   for (let i = 0; i < rest.length; i += 500) await insertDeliveries(trx, kind, rest.slice(i, i + 500));
   // What the event's readers use (without the count, which retention changes later), with
   // the nulls the database would give back.
   return {
-    id: row.id, org_id: row.org_id, project_id: row.project_id ?? null, type: row.type, occurred_at: row.occurred_at,
-    actor: row.actor, data: row.data, before: row.before ?? null, after: row.after,
+    event: {
+      id: row.id, org_id: row.org_id, project_id: row.project_id ?? null, type: row.type, occurred_at: row.occurred_at,
+      actor: row.actor, data: row.data, before: row.before ?? null, after: row.after,
+    },
+    leased,
   };
 }
