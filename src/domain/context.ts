@@ -88,17 +88,30 @@ export interface Ctx {
   afterRollback: (() => void)[];
 }
 
+// PostgreSQL aborts one of two transactions that wait on each other's row locks
+// (deadlock_detected) or that cannot be serialized (serialization_failure); the aborted one
+// wrote nothing. A user's command met one when it deleted a notification while a worker
+// claimed or recorded the same channel's deliveries (their locks are taken in the opposite
+// order): it is run again, from the start, rather than answered 500.
+const RETRIED_SQLSTATES = new Set(['40P01', '40001']);
+const COMMAND_TRIES = 3;
+
 /** Runs a command in its own transaction: all of its rows and events, or nothing. */
 export async function command<T>(svc: Services, actor: Actor, fn: (ctx: Ctx) => Promise<T>): Promise<T> {
-  const afterCommit: (() => void)[] = [];
-  const afterRollback: (() => void)[] = [];
-  let result: T;
-  try {
-    result = await svc.store.tx((trx) => fn({ trx, store: svc.store, svc, actor, now: Date.now(), afterCommit, afterRollback }));
-  } catch (err) {
-    for (const f of afterRollback) f();
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    // Fresh for each attempt: an aborted attempt's after-commit work never runs.
+    const afterCommit: (() => void)[] = [];
+    const afterRollback: (() => void)[] = [];
+    let result: T;
+    try {
+      result = await svc.store.tx((trx) => fn({ trx, store: svc.store, svc, actor, now: Date.now(), afterCommit, afterRollback }));
+    } catch (err) {
+      for (const f of afterRollback) f();
+      const code = (err as { code?: unknown } | null)?.code;
+      if (svc.store.kind === 'postgres' && attempt < COMMAND_TRIES && typeof code === 'string' && RETRIED_SQLSTATES.has(code)) continue;
+      throw err;
+    }
+    for (const f of afterCommit) f();
+    return result;
   }
-  for (const f of afterCommit) f();
-  return result;
 }

@@ -10,9 +10,10 @@ export interface StoreFailure {
 
 const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|PROTOCOL)/;
 // PostgreSQL SQLSTATE classes: 08 connection exception, 53 insufficient resources,
-// 57 operator intervention (shutdown, cannot connect now), 58 system error; and 55P03
-// lock_not_available, raised when lock_timeout expires.
-const PG_UNAVAILABLE = /^(08|53|57|58|55P03)/;
+// 57 operator intervention (shutdown, cannot connect now), 58 system error; 55P03
+// lock_not_available, raised when lock_timeout expires; and 40001 / 40P01, a serialization
+// failure or deadlock that outlasted the command's own retries (domain/context.ts).
+const PG_UNAVAILABLE = /^(08|53|57|58|55P03|40001|40P01)/;
 const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND']);
 
 export function storeFailure(err: unknown): StoreFailure | undefined {
