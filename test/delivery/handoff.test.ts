@@ -10,15 +10,7 @@ import { command } from '../../src/domain/context.js';
 import { updateProject } from '../../src/domain/projects.js';
 import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-
-const until = async (check: () => boolean | Promise<boolean>, what: string, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+import { startReceiver, waitFor as until, type Receiver } from '../helpers/receiver.js';
 
 describe.each(KINDS)('handing deliveries to the dispatcher at commit on %s', (kind) => {
   let api: TestApi;
