@@ -106,12 +106,28 @@ export async function command<T>(svc: Services, actor: Actor, fn: (ctx: Ctx) => 
     try {
       result = await svc.store.tx((trx) => fn({ trx, store: svc.store, svc, actor, now: Date.now(), afterCommit, afterRollback }));
     } catch (err) {
-      for (const f of afterRollback) f();
+      runAll(afterRollback);
       const code = (err as { code?: unknown } | null)?.code;
       if (svc.store.kind === 'postgres' && attempt < COMMAND_TRIES && typeof code === 'string' && RETRIED_SQLSTATES.has(code)) continue;
       throw err;
     }
-    for (const f of afterCommit) f();
+    runAll(afterCommit);
     return result;
   }
+}
+
+/**
+ * Runs every callback even if one throws, then throws the first error: a callback skipped
+ * would leave its work undone for good (a slot the handoff reserved, never given back).
+ */
+function runAll(callbacks: (() => void)[]): void {
+  let first: { err: unknown } | null = null;
+  for (const f of callbacks) {
+    try {
+      f();
+    } catch (err) {
+      first ??= { err };
+    }
+  }
+  if (first) throw first.err;
 }

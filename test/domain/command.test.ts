@@ -1,8 +1,10 @@
-// PostgreSQL breaks a deadlock by aborting one of the transactions: a user's command that
-// meets one is run again rather than answered 500 (domain/context.ts command). The deadlock
-// here is the one a worker's claim can make with a notification's deletion: the claim locks
-// the channel row, then its deliveries; the deletion cancels the deliveries, then deletes
-// the channel. (SQLite has one writer: no deadlock there.)
+// command() (domain/context.ts): its transaction, and what it does around it.
+// - PostgreSQL breaks a deadlock by aborting one of the transactions: a user's command that
+//   meets one is run again rather than answered 500. The deadlock here is the one a worker's
+//   claim can make with a notification's deletion: the claim locks the channel row, then its
+//   deliveries; the deletion cancels the deliveries, then deletes the channel. (SQLite has
+//   one writer: no deadlock there.)
+// - The work it leaves for after its commit all runs, even when a part of it throws.
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_DATABASE_URL } from '../helpers/stores.js';
@@ -50,5 +52,26 @@ describe('a command that meets a deadlock on postgres', () => {
     // Whichever was aborted, nothing of the notification is left.
     expect(claimOutcome === undefined || claimOutcome === '40P01' || typeof claimOutcome === 'object').toBe(true);
     expect((await a.call('GET', `/v1/notifications/${n.id}`)).status).toBe(404);
+  });
+});
+
+describe('the work a command leaves for after its commit', () => {
+  it('all runs even when one part of it throws, and the first error is reported', async () => {
+    const { command } = await import('../../src/domain/context.js');
+    const ran: string[] = [];
+    const store = { kind: 'sqlite', tx: async (fn: (trx: unknown) => Promise<unknown>) => fn({}) };
+    const svc = { store } as never;
+    const actor = { org_id: 1, user_id: 1, email: 'a@b.test', role: 'admin', api_key_id: null } as const;
+    await expect(
+      command(svc, actor, async (ctx) => {
+        ctx.afterCommit.push(() => {
+          ran.push('first');
+          throw new Error('the first part failed');
+        });
+        ctx.afterCommit.push(() => void ran.push('second'));
+        return 1;
+      }),
+    ).rejects.toThrow('the first part failed');
+    expect(ran).toEqual(['first', 'second']);
   });
 });
