@@ -94,12 +94,12 @@ export class Dispatcher implements Handoff {
    */
   private readonly full = new Set<number>();
   private lastReclaim = 0;
+  /** Slots reserved by commands not yet committed (Handoff): counted in `requests`, no row yet. */
+  private reserved = 0;
   /**
-   * Rows counted in `requests` whose jobs are not in `inFlight` yet: reserved by commands
-   * not yet committed (Handoff), or committed or claimed and being prepared.
+   * Rows counted in `requests` whose jobs are not in `inFlight` yet: claimed, or handed off
+   * and committed, and being prepared.
    */
-  private unlaunched = 0;
-  /** The ids of those rows that are written (claimed, or handed off and committed). */
   private readonly launching = new Set<number>();
   /**
    * Channels a command left a pending delivery for since the last claim that drained them:
@@ -240,18 +240,20 @@ export class Dispatcher implements Handoff {
           // The claimed rows are counted inside the claim's transaction, before a command's
           // handoff can ask for their channels' slots.
           const onClaimed = (rows: Selectable<DeliveryTable>[]) => {
-            for (const r of rows) this.countRequest(r.channel_id, 1);
-            for (const r of rows) this.launching.add(r.id);
-            this.unlaunched += rows.length;
+            for (const r of rows) {
+              this.countRequest(r.channel_id, 1);
+              this.launching.add(r.id);
+            }
             counted = rows;
           };
           try {
             claim = await claimDue(this.svc.store, { now, budget, leaseMs: d.timeoutMs + LEASE_MARGIN_MS, workerId: this.workerId, rotateAfter: this.rotateAfter, ownInFlight: this.requests, onClaimed });
           } catch (err) {
             // Its transaction did not commit: the rows are not ours.
-            for (const r of counted) this.countRequest(r.channel_id, -1);
-            for (const r of counted) this.launching.delete(r.id);
-            this.unlaunched -= counted.length;
+            for (const r of counted) {
+              this.countRequest(r.channel_id, -1);
+              this.launching.delete(r.id);
+            }
             throw err;
           }
         }
@@ -291,13 +293,18 @@ export class Dispatcher implements Handoff {
     }
   }
 
+  /** Requests counted whose jobs are not in `inFlight` yet (reserved, or being prepared). */
+  private get unlaunched(): number {
+    return this.reserved + this.launching.size;
+  }
+
   /** Answered attempts not recorded yet (counted requests not yet launched are neither). */
   private unrecorded(): number {
     return this.inFlight.size - (this.requestCount - this.unlaunched);
   }
 
   /**
-   * Sends leased rows, claimed or handed off: each is counted in `requests` and `unlaunched`
+   * Sends leased rows, claimed or handed off: each is counted in `requests` and `launching`
    * already (so that neither a claim nor a handoff can take its slot meanwhile).
    */
   private async launch(rows: Selectable<DeliveryTable>[], channels?: ReadonlyMap<number, Selectable<ChannelTable>>): Promise<void> {
@@ -312,7 +319,6 @@ export class Dispatcher implements Handoff {
     }
     // Shutdown began meanwhile: too late to send them.
     if (this.stopping) return this.giveBack(rows);
-    this.unlaunched -= rows.length;
     for (const r of rows) this.launching.delete(r.id);
     for (const p of prepared.jobs) {
       const job: Job = { ...p, signal: this.halt.signal };
@@ -340,7 +346,6 @@ export class Dispatcher implements Handoff {
     // Counted until released, so that shutdown waits for the release.
     await releaseOwn(this.svc.store, this.workerId, rows.map((r) => r.id), Date.now()).catch((err) => this.log.error({ err }, 'could not release leases'));
     for (const r of rows) this.launching.delete(r.id);
-    this.unlaunched -= rows.length;
     // They are due again, here and for other workers (PostgreSQL).
     this.idle = false;
     for (const r of rows) this.freeSlot(r.channel_id);
@@ -380,13 +385,13 @@ export class Dispatcher implements Handoff {
       return null;
     }
     this.countRequest(channelId, 1);
-    this.unlaunched++;
+    this.reserved++;
     const d = this.svc.delivery;
     return { workerId: this.workerId, leaseUntil: Date.now() + d.timeoutMs + LEASE_MARGIN_MS };
   }
 
   cancel(channelId: number): void {
-    this.unlaunched--;
+    this.reserved--;
     this.freeSlot(channelId);
   }
 
@@ -403,6 +408,8 @@ export class Dispatcher implements Handoff {
       });
     }
     this.handed.push(...rows);
+    // Their slots, reserved until now, are theirs.
+    this.reserved -= rows.length;
     for (const r of rows) this.launching.add(r.id);
     // The latest committed read of each channel.
     for (const c of channels) this.handedChannels.set(c.id, c);

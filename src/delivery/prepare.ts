@@ -31,6 +31,8 @@ export function chunks<T>(list: T[], size: number): T[][] {
   return out;
 }
 
+const MAX_KEPT_CHARS = 16 * 1024;
+
 /**
  * Channels' secrets and configs as opened, kept while their sealed text is unchanged (a
  * rotated secret or an edited config is new text, opened anew). Opening costs ~3.4 µs a
@@ -38,8 +40,6 @@ export function chunks<T>(list: T[], size: number): T[][] {
  * (at 1,000 events/s, one command a group), where opening its channel was 2% of the
  * process's CPU (docs/performance.md, round 7). One per dispatcher; bounded.
  */
-const MAX_KEPT_CHARS = 16 * 1024;
-
 export class OpenedChannels {
   private readonly byId = new Map<number, { secret: string | null; previous: string | null; config: string; opened: OpenedChannel | Error }>();
   constructor(private readonly max = 4_096) {}
