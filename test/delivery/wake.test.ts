@@ -8,15 +8,7 @@ import type http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KINDS } from '../helpers/stores.js';
 import { setupApi, type TestApi } from '../helpers/api.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-
-const until = async (check: () => boolean, what: string, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+import { startReceiver, waitFor, type Receiver } from '../helpers/receiver.js';
 
 describe.each(KINDS)('waking the dispatcher on %s', (kind) => {
   let api: TestApi;
@@ -44,10 +36,10 @@ describe.each(KINDS)('waking the dispatcher on %s', (kind) => {
     await notify('capped', 'project.updated', '/full', 1);
     await notify('open', 'project.created', '/open', 10);
     const project = (await api.call('POST', '/v1/projects', { body: { title: 'p' } })).body;
-    await until(() => rx.received.some((r) => r.path === '/open'), 'the first project.created');
+    await waitFor(() => rx.received.some((r) => r.path === '/open'), 'the first project.created');
 
     await api.call('PATCH', `/v1/projects/${project.id}`, { body: { description: 'fills the channel' } });
-    await until(() => held.length === 1, 'the capped channel to fill');
+    await waitFor(() => held.length === 1, 'the capped channel to fill');
     // Let the claim that filled it finish and say so.
     await new Promise((r) => setTimeout(r, 100));
 
@@ -64,14 +56,14 @@ describe.each(KINDS)('waking the dispatcher on %s', (kind) => {
 
     // New work for a channel with room is claimed and sent at once.
     await api.call('POST', '/v1/projects', { body: { title: 'q' } });
-    await until(() => rx.received.filter((r) => r.path === '/open').length === 2, 'the second project.created');
+    await waitFor(() => rx.received.filter((r) => r.path === '/open').length === 2, 'the second project.created');
     // On PostgreSQL a claim is one statement, not a transaction: what this count sees there is
     // the record of the attempt, which commits after the response just awaited, so wait for it.
-    await until(() => claims > 0, "the dispatcher's transaction for the channel with room");
+    await waitFor(() => claims > 0, "the dispatcher's transaction for the channel with room");
 
     // Nothing skipped is lost: each response frees the slot and the next update goes out.
     while (rx.received.filter((r) => r.path === '/full').length < 21) {
-      await until(() => held.length > 0, 'the next held request');
+      await waitFor(() => held.length > 0, 'the next held request');
       held.shift()!.writeHead(200).end('ok');
       await new Promise((r) => setTimeout(r, 5));
     }
