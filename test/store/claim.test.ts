@@ -57,6 +57,7 @@ describe.each(KINDS)('the delivery queue on %s', (kind) => {
     const cut = await claimWith('w1', 2, new Map());
     expect(cut.rows).toHaveLength(2);
     expect(cut.more).toBe(true);
+    expect(cut.drained).toEqual([]);
     // The channel filled to its cap (3): nothing more until a response frees a slot.
     const filled = await claimWith('w1', 100, new Map([[channelId, 2]]));
     expect(filled.rows).toHaveLength(1);
@@ -66,7 +67,25 @@ describe.each(KINDS)('the delivery queue on %s', (kind) => {
     const drained = await claimWith('w1', 100, new Map([[channelId, 3]]));
     expect(drained.rows).toHaveLength(3);
     expect(drained.more).toBe(false);
+    expect(drained.drained).toEqual([channelId]);
     expect((await claimWith('w1', 100, new Map())).rows).toHaveLength(0);
+  });
+
+  it('names the channels it drained even when channels past its limit have more', async () => {
+    // A second channel with due work, past a limit of one channel per claim.
+    const other = await api.call('POST', '/v1/notifications', { body: { title: 'other', triggers: ['project.updated'], channels: [{ type: 'webhook', url: 'http://127.0.0.1:9/o', max_in_flight: 10 }] } });
+    const project = (await api.call('POST', '/v1/projects', { body: { title: 'other' } })).body;
+    expect((await api.call('PATCH', `/v1/projects/${project.id}`, { body: { description: 'x' } })).status).toBe(200);
+    await api.store.db.updateTable('channels').set({ max_in_flight: 10 }).where('id', '=', channelId).execute();
+    const first = await claimDue(api.store, { now: Date.now() + 1, budget: 100, leaseMs: 60_000, workerId: 'w1', rotateAfter: 0, channelLimit: 1, ownInFlight: new Map() });
+    // The first channel's seven due rows (six updates, and the second project's), all of them.
+    expect(first.rows).toHaveLength(7);
+    expect(first.rows.every((d) => d.channel_id === channelId)).toBe(true);
+    expect(first.more).toBe(true);
+    expect(first.drained).toEqual([channelId]);
+    const second = await claimDue(api.store, { now: Date.now() + 1, budget: 100, leaseMs: 60_000, workerId: 'w1', rotateAfter: channelId, channelLimit: 1, ownInFlight: new Map() });
+    expect(second.rows.map((d) => d.channel_id)).toEqual([other.body.channels[0].id]);
+    expect(second.drained).toEqual([other.body.channels[0].id]);
   });
 
   it('shares the budget across channels in rotation order, names the full ones, and paces the paced', async () => {

@@ -99,6 +99,8 @@ export interface Claim {
   more: boolean;
   /** Channels with due work that this claim left at their cap (or found there). */
   full: number[];
+  /** Channels that gave fewer due rows than the claim asked of them: none is left due. */
+  drained: number[];
 }
 
 // PostgreSQL: the whole claim as one statement (one round trip, no BEGIN and COMMIT): the
@@ -147,20 +149,21 @@ interface Share {
  * Whether claiming again at once could find more, and which channels are left full, from
  * the plan and what each channel gave (`got`): shared by both databases' claims.
  */
-function outcome(plan: Share[], limit: number, got: Map<number, number>): Pick<Claim, 'more' | 'full'> {
+function outcome(plan: Share[], limit: number, got: Map<number, number>): Pick<Claim, 'more' | 'full' | 'drained'> {
   // A channel list cut at its limit, or a channel with room and due work that the budget
   // did not reach, means a claim right after this one could find more.
   let more = plan.length >= limit || plan.some((w) => w.free > 0 && w.take === 0);
   const full: number[] = [];
+  const drained: number[] = [];
   for (const w of plan) {
     if (w.free <= 0) full.push(w.id);
     else if (w.take > 0 && got.get(w.id) === w.take) {
       // It gave all it was asked for: with room left it may have more due rows.
       if (w.take < w.free) more = true;
       else full.push(w.id);
-    }
+    } else if (w.take > 0) drained.push(w.id);
   }
-  return { more, full };
+  return { more, full, drained };
 }
 
 async function claimPostgres(store: Store, o: ClaimOptions): Promise<Claim> {
@@ -183,13 +186,13 @@ async function claimPostgres(store: Store, o: ClaimOptions): Promise<Claim> {
 const budgetOf = (o: ClaimOptions): number => (typeof o.budget === 'function' ? o.budget() : o.budget);
 
 export async function claimDue(store: Store, o: ClaimOptions): Promise<Claim> {
-  if (budgetOf(o) <= 0) return { rows: [], more: true, full: [] };
+  if (budgetOf(o) <= 0) return { rows: [], more: true, full: [], drained: [] };
   const kind = store.kind;
   if (kind === 'postgres') return claimPostgres(store, o);
   return store.tx(async (trx) => {
     const limit = o.channelLimit ?? 200;
     const budgetNow = budgetOf(o);
-    if (budgetNow <= 0) return { rows: [], more: true, full: [] };
+    if (budgetNow <= 0) return { rows: [], more: true, full: [], drained: [] };
     const channels = await runText<{ id: number; max_in_flight: number; in_flight: number; min_interval_ms: number }>(trx, CHANNELS_SQLITE, [o.workerId, o.now, o.now, o.now, o.rotateAfter, limit]);
     // The same greedy share as CLAIM_PG_ONE's: each channel its free slots, up to what is
     // left of the budget after the channels before it.
