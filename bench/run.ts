@@ -153,12 +153,13 @@ async function throughput(kind: DatabaseKind, producers: 'own' | 'inproc'): Prom
 
 // ---------------------------------------------------------------- latency
 // The first seconds after the processes start are a phase of their own: at 1,000 events/s
-// on PostgreSQL the first second's p99 read 62-174 ms in twelve probes, the seconds after it
-// mostly 20-50 ms, and only ~3,000 commands before (at 300 or 1,000/s) took that away (V8 optimizing
-// the hot paths in three processes on two cores already ~80% busy; not the pool's
-// connections, not the tables' statistics: docs/performance.md, round 8). So the scenario
-// runs WARMUP_S at the same rate first, waits for those events to arrive, and measures the
-// next `seconds`; `p99_with_start_ms` is the p99 over both, as earlier rounds measured it.
+// on PostgreSQL the first second's p99 read 62-174 ms in thirteen probes, the seconds after it
+// mostly 20-50 ms, and only ~3,000 commands before (at 300 or 1,000/s) took that away, not
+// 300 or 500, not the pool's connections opened first, not an ANALYZE: most likely V8
+// optimizing the hot paths of three processes on two cores already ~80% busy at that rate
+// (docs/performance.md, round 8). So the scenario runs WARMUP_S at the same rate first,
+// waits for those events to arrive, and measures the next `seconds`; `p99_with_start_ms` is
+// the p99 over both, as earlier rounds measured it.
 const WARMUP_S = 3;
 
 async function latency(kind: DatabaseKind, producers: 'own' | 'inproc'): Promise<Record<string, number>> {
