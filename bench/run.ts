@@ -156,7 +156,7 @@ async function throughput(kind: DatabaseKind, producers: 'own' | 'inproc'): Prom
 // on PostgreSQL the first second's p99 read 62-174 ms in thirteen probes, the seconds after it
 // mostly 20-50 ms, and only ~3,000 commands before (at 300 or 1,000/s) took that away, not
 // 300 or 500, not the pool's connections opened first, not an ANALYZE: most likely V8
-// optimizing the hot paths of three processes on two cores already ~80% busy at that rate
+// optimizing the hot paths of three processes on two cores already 70-80% busy at that rate
 // (docs/performance.md, round 8). So the scenario runs WARMUP_S at the same rate first,
 // waits for those events to arrive, and measures the next `seconds`; `p99_with_start_ms` is
 // the p99 over both, as earlier rounds measured it.
@@ -502,7 +502,7 @@ async function main() {
     const l = await scenario(`latency ${key}`, 150, () => latency(d, producers));
     results.latency[key] = l;
     const where = producers === 'own' ? 'producers in own process' : 'producers in dispatcher process';
-    rows.push([`latency ${d} (${where})`, ok(l) ? `@${l.rate_per_s}/s after ${l.warmup_s} s: p50 ${l.p50_ms} ms, p99 ${l.p99_ms} ms, max ${l.max_ms} ms; with the start p99 ${l.p99_with_start_ms} ms` : l.error, '']);
+    rows.push([`latency ${d} (${where})`, ok(l) ? `@${l.rate_per_s}/s after ${l.warmup_s} s: p50 ${l.p50_ms} ms, p99 ${l.p99_ms} ms, max ${l.max_ms} ms; with the start p99 ${l.p99_with_start_ms} ms, max ${l.max_with_start_ms} ms` : l.error, '']);
   }
 
   if (want('fanout')) {

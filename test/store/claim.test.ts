@@ -71,6 +71,20 @@ describe.each(KINDS)('the delivery queue on %s', (kind) => {
     expect((await claimWith('w1', 100, new Map())).rows).toHaveLength(0);
   });
 
+  it('names a channel drained when its last due rows exactly fill its free slots, and not when rows are left', async () => {
+    // Cap 3, six due rows: three are left, so it is full, not drained.
+    const capped = await claimWith('w1', 100, new Map());
+    expect(capped.rows).toHaveLength(3);
+    expect(capped.full).toEqual([channelId]);
+    expect(capped.drained).toEqual([]);
+    // Cap 6 with those three in flight: the three left fill the three free slots exactly.
+    await api.store.db.updateTable('channels').set({ max_in_flight: 6 }).where('id', '=', channelId).execute();
+    const exact = await claimWith('w1', 100, new Map([[channelId, 3]]));
+    expect(exact.rows).toHaveLength(3);
+    expect(exact.full).toEqual([channelId]);
+    expect(exact.drained).toEqual(kind === 'sqlite' ? [channelId] : []);
+  });
+
   it('names the channels it drained even when channels past its limit have more', async () => {
     // A second channel with due work, past a limit of one channel per claim.
     const other = await api.call('POST', '/v1/notifications', { body: { title: 'other', triggers: ['project.updated'], channels: [{ type: 'webhook', url: 'http://127.0.0.1:9/o', max_in_flight: 10 }] } });

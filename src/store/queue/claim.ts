@@ -69,11 +69,12 @@ const CHANNELS_WITH_WORK = (lock: string, p: (n: number) => string) => `
 // SQLite takes ? positionally: each use of a value is a parameter of its own.
 const CHANNELS_SQLITE = CHANNELS_WITH_WORK('', () => '?');
 
-// Per channel, its `take` oldest due rows: an index range read each (deliveries_pending).
+// Per channel, its oldest due rows, one past its `take` (whether it is drained, Claim.drained):
+// an index range read each (deliveries_pending).
 // SQLite has no LATERAL: a union of one read per channel, one text per channel count, each
 // prepared once (the statement cache in connect.ts).
 const pickSqlite = (channels: number) =>
-  Array.from({ length: channels }, (_, i) => `select * from (select id, channel_id from deliveries
+  Array.from({ length: channels }, (_, i) => `select * from (select id, channel_id, next_attempt_at from deliveries
     where channel_id = ? and status = 'pending' and next_attempt_at <= ? order by next_attempt_at, id limit ?) as q${i}`).join(' union all ');
 
 // The claim itself returns the claimed rows whole: the prepare stage needs them, and reading
@@ -99,7 +100,12 @@ export interface Claim {
   more: boolean;
   /** Channels with due work that this claim left at their cap (or found there). */
   full: number[];
-  /** Channels that gave fewer due rows than the claim asked of them: none is left due. */
+  /**
+   * Channels left with no due row. SQLite: the claim looks one row past each channel's take,
+   * so a channel whose last due rows exactly filled its free slots is named too (a channel
+   * with max_in_flight 1 drains that way every time). PostgreSQL: the channels that gave
+   * fewer than asked (nothing reads it there: the handoff is SQLite's).
+   */
   drained: number[];
 }
 
@@ -149,21 +155,20 @@ interface Share {
  * Whether claiming again at once could find more, and which channels are left full, from
  * the plan and what each channel gave (`got`): shared by both databases' claims.
  */
-function outcome(plan: Share[], limit: number, got: Map<number, number>): Pick<Claim, 'more' | 'full' | 'drained'> {
+function outcome(plan: Share[], limit: number, got: Map<number, number>): Pick<Claim, 'more' | 'full'> {
   // A channel list cut at its limit, or a channel with room and due work that the budget
   // did not reach, means a claim right after this one could find more.
   let more = plan.length >= limit || plan.some((w) => w.free > 0 && w.take === 0);
   const full: number[] = [];
-  const drained: number[] = [];
   for (const w of plan) {
     if (w.free <= 0) full.push(w.id);
     else if (w.take > 0 && got.get(w.id) === w.take) {
       // It gave all it was asked for: with room left it may have more due rows.
       if (w.take < w.free) more = true;
       else full.push(w.id);
-    } else if (w.take > 0) drained.push(w.id);
+    }
   }
-  return { more, full, drained };
+  return { more, full };
 }
 
 async function claimPostgres(store: Store, o: ClaimOptions): Promise<Claim> {
@@ -180,7 +185,8 @@ async function claimPostgres(store: Store, o: ClaimOptions): Promise<Claim> {
   const at = new Map(plan.map((w, i) => [w.id, i]));
   rows.sort((a, b) => at.get(Number(a.channel_id))! - at.get(Number(b.channel_id))! || Number(a.next_attempt_at) - Number(b.next_attempt_at) || Number(a.id) - Number(b.id));
   o.onClaimed?.(rows);
-  return { rows, ...outcome(plan, limit, got) };
+  const drained = plan.filter((w) => w.take > 0 && (got.get(w.id) ?? 0) < w.take).map((w) => w.id);
+  return { rows, ...outcome(plan, limit, got), drained };
 }
 
 const budgetOf = (o: ClaimOptions): number => (typeof o.budget === 'function' ? o.budget() : o.budget);
@@ -205,14 +211,26 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Claim> {
     });
     const wants = plan.filter((w) => w.take > 0);
     const claimed: Claimed[] = [];
+    const drained: number[] = [];
     for (let i = 0; i < wants.length; i += 50) {
       const part = wants.slice(i, i + 50);
-      const found = await runText<Claimed>(trx, pickSqlite(part.length), part.flatMap((w) => [w.id, o.now, w.take]));
-      claimed.push(...found.map((r) => ({ id: Number(r.id), channel_id: Number(r.channel_id) })));
+      const found = await runText<Claimed & { next_attempt_at: number }>(trx, pickSqlite(part.length), part.flatMap((w) => [w.id, o.now, w.take + 1]));
+      const byChannel = new Map<number, (Claimed & { next_attempt_at: number })[]>();
+      for (const r of found) {
+        const list = byChannel.get(Number(r.channel_id)) ?? [];
+        list.push(r);
+        byChannel.set(Number(r.channel_id), list);
+      }
+      for (const w of part) {
+        // Each channel's oldest first (the union does not promise its parts' order).
+        const rows = (byChannel.get(w.id) ?? []).sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at) || Number(a.id) - Number(b.id));
+        if (rows.length <= w.take) drained.push(w.id);
+        for (const r of rows.slice(0, w.take)) claimed.push({ id: Number(r.id), channel_id: w.id });
+      }
     }
     const got = new Map<number, number>();
     for (const c of claimed) got.set(c.channel_id, (got.get(c.channel_id) ?? 0) + 1);
-    const result = outcome(plan, limit, got);
+    const result = { ...outcome(plan, limit, got), drained };
     if (claimed.length === 0) return { rows: [], ...result };
     // Paced channels (Slack: about one message per second) remember when they last sent.
     const paced = channels.filter((c) => Number(c.min_interval_ms) > 0 && got.has(Number(c.id))).map((c) => Number(c.id));
