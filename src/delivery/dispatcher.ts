@@ -227,8 +227,10 @@ export class Dispatcher implements Handoff {
           // per file, nobody else would ever release them before the next start.
           const keep = this.svc.store.kind === 'sqlite' ? { keep: [...this.inFlight.keys(), ...this.launching] } : {};
           const n = await releaseExpired(this.svc.store, now, keep);
-          if (n > 0) this.idle = false;
-          if (n > 0) this.log.warn({ released: n }, 'released expired leases no worker is sending');
+          if (n > 0) {
+            this.idle = false;
+            this.log.warn({ released: n }, 'released expired leases no worker is sending');
+          }
         }
         // Asked again inside the claim (claim.ts): a command may hand off meanwhile.
         const budget = () => (this.unrecorded() >= d.workerConcurrency * UNRECORDED_PER_SLOT ? 0 : d.workerConcurrency - this.requestCount);

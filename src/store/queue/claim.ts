@@ -73,6 +73,7 @@ const CHANNELS_SQLITE = CHANNELS_WITH_WORK('', () => '?');
 // an index range read each (deliveries_pending).
 // SQLite has no LATERAL: a union of one read per channel, one text per channel count, each
 // prepared once (the statement cache in connect.ts).
+type Picked = Claimed & { next_attempt_at: number };
 const pickSqlite = (channels: number) =>
   Array.from({ length: channels }, (_, i) => `select * from (select id, channel_id, next_attempt_at from deliveries
     where channel_id = ? and status = 'pending' and next_attempt_at <= ? order by next_attempt_at, id limit ?) as q${i}`).join(' union all ');
@@ -214,8 +215,8 @@ export async function claimDue(store: Store, o: ClaimOptions): Promise<Claim> {
     const drained: number[] = [];
     for (let i = 0; i < wants.length; i += 50) {
       const part = wants.slice(i, i + 50);
-      const found = await runText<Claimed & { next_attempt_at: number }>(trx, pickSqlite(part.length), part.flatMap((w) => [w.id, o.now, w.take + 1]));
-      const byChannel = new Map<number, (Claimed & { next_attempt_at: number })[]>();
+      const found = await runText<Picked>(trx, pickSqlite(part.length), part.flatMap((w) => [w.id, o.now, w.take + 1]));
+      const byChannel = new Map<number, Picked[]>();
       for (const r of found) {
         const list = byChannel.get(Number(r.channel_id)) ?? [];
         list.push(r);
